@@ -1,0 +1,288 @@
+"""Writes for organisations and people."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Organisation
+
+# The columns of the national establishment file (Get Information about Schools) we read.
+# Others are ignored.
+IMPORT_COLUMNS = {
+    "urn": "URN",
+    "name": "EstablishmentName",
+    "local_authority": "LA (name)",
+    "establishment_type": "TypeOfEstablishment (name)",
+    "phase": "PhaseOfEducation (name)",
+    "status": "EstablishmentStatus (name)",
+    "postcode": "Postcode",
+    "easting": "Easting",
+    "northing": "Northing",
+    "trust": "Trusts (name)",
+}
+
+PHASES = {
+    "nursery": Organisation.Phase.NURSERY,
+    "primary": Organisation.Phase.PRIMARY,
+    "middle deemed primary": Organisation.Phase.MIDDLE,
+    "middle deemed secondary": Organisation.Phase.MIDDLE,
+    "secondary": Organisation.Phase.SECONDARY,
+    "all-through": Organisation.Phase.ALL_THROUGH,
+    "16 plus": Organisation.Phase.POST_16,
+}
+
+URN_RE = re.compile(r"^\d{6}$")
+# Loose on purpose: the national file holds a few odd but real postcodes.
+POSTCODE_RE = re.compile(r"^[A-Z0-9]{2,4} ?[A-Z0-9]{3}$")
+SCHOOL_FIELDS = [
+    "name",
+    "local_authority",
+    "establishment_type",
+    "phase",
+    "postcode",
+    "easting",
+    "northing",
+    "is_open",
+    "parent_trust_id",
+    "hub_id",
+]
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read; nothing was imported."""
+
+
+@dataclass
+class RowError:
+    line: int
+    urn: str
+    message: str
+
+    def __str__(self):
+        urn = f" (URN {self.urn})" if self.urn else ""
+        return f"Line {self.line}{urn}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    closed: int = 0
+    trusts_created: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def decode_csv(data: bytes) -> str:
+    """Text of a CSV in UTF-8 (with or without BOM) or the national file's Windows-1252."""
+    if not data.removeprefix(b"\xef\xbb\xbf").strip():
+        raise ImportFileError("The file is empty.")
+    if data.startswith(b"PK\x03\x04"):
+        raise ImportFileError(
+            "This looks like an Excel workbook, not a CSV file. "
+            "Save it as CSV (comma separated) and try again."
+        )
+    # UTF-16 text is about half NUL bytes; one NUL in a row is that row's problem.
+    head = data[:4096]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") * 4 > len(head):
+        raise ImportFileError(
+            "This file is in UTF-16 or another encoding we cannot read. "
+            "Save it as CSV in UTF-8 or Windows-1252 and try again."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"The file is neither UTF-8 nor Windows-1252 (unreadable byte at position "
+            f"{exc.start}). Save it as CSV in UTF-8 and try again."
+        ) from exc
+
+
+def _phase(phase_name: str, type_name: str) -> str:
+    phase = PHASES.get(phase_name.strip().lower())
+    if phase:
+        return phase
+    kind = type_name.lower()
+    if "special" in kind:
+        return Organisation.Phase.SPECIAL
+    if "pupil referral" in kind or "alternative provision" in kind:
+        return Organisation.Phase.ALTERNATIVE
+    return Organisation.Phase.NOT_APPLICABLE if phase_name.strip() else ""
+
+
+def _grid(value: str, label: str, maximum: int) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError(f"{label} must be a whole number of metres, not {value[:20]!r}.")
+    if len(value) > 20:  # int() refuses thousands of digits with a message meant for coders
+        raise ValueError(f"{label} {value[:20]}… is outside Great Britain (0 to {maximum:,}).")
+    number = int(value)
+    if number > maximum:
+        raise ValueError(f"{label} {number} is outside Great Britain (0 to {maximum:,}).")
+    return number
+
+
+def _parse_row(raw: dict[str, str]) -> dict:
+    """The school's fields from one CSV row, or ValueError with a message a user can act on."""
+    value = {key: (raw.get(column) or "").strip() for key, column in IMPORT_COLUMNS.items()}
+    if not value["urn"]:
+        raise ValueError("URN is missing.")
+    for key, text in value.items():
+        if "\n" in text or "\r" in text:
+            raise ValueError(
+                f"{IMPORT_COLUMNS[key]} runs over several lines: is a closing quote missing?"
+            )
+    if not (value["urn"].isascii() and URN_RE.match(value["urn"])):
+        raise ValueError(f"URN must be 6 digits, not {value['urn'][:20]!r}.")
+    if not value["name"]:
+        raise ValueError("EstablishmentName is missing.")
+    for key, limit in (("name", 200), ("local_authority", 100), ("establishment_type", 100)):
+        if len(value[key]) > limit:
+            raise ValueError(f"{IMPORT_COLUMNS[key]} is longer than {limit} characters.")
+    postcode = " ".join(value["postcode"].upper().split())
+    if postcode and not POSTCODE_RE.match(postcode):
+        raise ValueError(f"Postcode {postcode[:20]!r} is not a UK postcode.")
+    if len(value["trust"]) > 200:
+        raise ValueError("Trusts (name) is longer than 200 characters.")
+    return {
+        "urn": value["urn"],
+        "name": value["name"],
+        "local_authority": value["local_authority"],
+        "establishment_type": value["establishment_type"],
+        "phase": _phase(value["phase"], value["establishment_type"]),
+        "postcode": postcode,
+        "easting": _grid(value["easting"], "Easting", 700_000),
+        "northing": _grid(value["northing"], "Northing", 1_300_000),
+        "is_open": value["status"].lower() != "closed",
+        "trust": value["trust"],
+    }
+
+
+@transaction.atomic
+def schools_import(*, data: bytes, hub: Organisation | None) -> ImportResult:
+    """Create or update schools from an establishment CSV, keyed on URN.
+
+    Bad rows are reported with their line number and skipped; good rows are imported.
+    Running the same file twice changes nothing. New schools, and existing ones without a
+    hub, join ``hub``; trusts named in the file are found by name or created.
+    """
+    text = decode_csv(data)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        raise ImportFileError(f"The first line is not valid CSV: {exc}.") from exc
+    missing = [c for c in IMPORT_COLUMNS.values() if c not in header]
+    if missing:
+        raise ImportFileError(
+            "The file is missing required column"
+            + ("s " if len(missing) > 1 else " ")
+            + ", ".join(f"“{c}”" for c in missing)
+            + ". Export the establishment file with these columns and try again."
+        )
+
+    result = ImportResult()
+    rows: dict[str, tuple[int, dict]] = {}
+    line = 1
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            result.errors.append(RowError(start, "", f"not valid CSV ({exc})."))
+            if reader.line_num < start:  # nothing was read: the rest cannot be either
+                break
+            continue  # the reader starts afresh on the next line
+        line = start
+        if not any(c.strip() for c in cells):
+            continue
+        raw = dict(zip(header, cells, strict=False))
+        try:
+            if "\x00" in "".join(cells):
+                raise ValueError("the row contains a null character.")
+            parsed = _parse_row(raw)
+        except ValueError as exc:
+            result.errors.append(RowError(line, (raw.get("URN") or "").strip()[:20], str(exc)))
+            continue
+        if parsed["urn"] in rows:
+            first_line = rows[parsed["urn"]][0]
+            result.errors.append(
+                RowError(
+                    line,
+                    parsed["urn"],
+                    f"this URN already appears on line {first_line}; this row was skipped.",
+                )
+            )
+            continue
+        rows[parsed["urn"]] = (line, parsed)
+
+    trusts = _trusts_by_name({p["trust"] for _, p in rows.values() if p["trust"]}, hub, result)
+    existing = {o.urn: o for o in Organisation.objects.filter(urn__in=list(rows))}
+    now = timezone.now()
+    to_create, to_update = [], []
+    for urn, (_, parsed) in rows.items():
+        trust = trusts.get(parsed.pop("trust").lower())
+        school = existing.get(urn)
+        if school is None:
+            school = Organisation(kind=Organisation.Kind.SCHOOL, urn=urn)
+            to_create.append(school)
+        parsed["parent_trust_id"] = trust.pk if trust else None
+        # A school keeps the hub it has; only new or unassigned schools join this one.
+        parsed["hub_id"] = school.hub_id or (hub.pk if hub else None)
+        changed = False
+        for name, value in parsed.items():
+            if getattr(school, name) != value:
+                setattr(school, name, value)
+                changed = True
+        if not school.is_open:
+            result.closed += 1
+        if school.pk is None:
+            continue
+        if changed:
+            school.updated_at = now
+            to_update.append(school)
+        else:
+            result.unchanged += 1
+    Organisation.objects.bulk_create(to_create, batch_size=500)
+    Organisation.objects.bulk_update(to_update, [*SCHOOL_FIELDS, "updated_at"], batch_size=500)
+    result.created = len(to_create)
+    result.updated = len(to_update)
+    return result
+
+
+def _trusts_by_name(
+    names: set[str], hub: Organisation | None, result: ImportResult
+) -> dict[str, Organisation]:
+    """Trusts by lower-cased name, creating those the hub does not know yet."""
+    if not names:
+        return {}
+    # Compared in Python: SQLite's lower() leaves non-ASCII letters ("É") as they are.
+    known = Organisation.objects.trusts().order_by("-pk")
+    known = known.filter(hub=hub) if hub else known
+    wanted = {n.lower() for n in names}
+    by_name = {t.name.lower(): t for t in known if t.name.lower() in wanted}
+    for name in sorted(names):
+        if name.lower() not in by_name:
+            by_name[name.lower()] = Organisation.objects.create(
+                kind=Organisation.Kind.TRUST, name=name, hub=hub
+            )
+            result.trusts_created += 1
+    return by_name
