@@ -1,5 +1,4 @@
-from django.urls import reverse
-
+from .models import BROKER_ROLES
 from .selectors import role_homes
 
 
@@ -8,4 +7,7 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"role_homes": role_homes(user), "home_url": reverse("trust:home")}
+    return {
+        "role_homes": role_homes(user),
+        "can_broker": bool(user.roles & BROKER_ROLES),
+    }

@@ -32,6 +32,8 @@ class Role(models.TextChoices):
 
 
 HUB_ROLES = frozenset({Role.HUB_COORDINATOR, Role.QA_LEAD})
+# Roles that choose system leaders, and so may browse the directory of them.
+BROKER_ROLES = HUB_ROLES | {Role.TRUST_LEAD}
 
 
 # ---------------------------------------------------------------------------- users

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import Organisation
@@ -197,6 +198,7 @@ def schools_import(*, data: bytes, hub: Organisation | None) -> ImportResult:
             + ". Export the establishment file with these columns and try again."
         )
 
+    last_needed = max(header.index(c) for c in IMPORT_COLUMNS.values())
     result = ImportResult()
     rows: dict[str, tuple[int, dict]] = {}
     line = 1
@@ -216,6 +218,12 @@ def schools_import(*, data: bytes, hub: Organisation | None) -> ImportResult:
             continue
         raw = dict(zip(header, cells, strict=False))
         try:
+            # (A row cut short by a stray quote is explained by _parse_row instead.)
+            if len(cells) <= last_needed and not any("\n" in c or "\r" in c for c in cells):
+                raise ValueError(
+                    f"the row stops after {len(cells)} of {len(header)} columns; "
+                    "is the file cut short?"
+                )
             if "\x00" in "".join(cells):
                 raise ValueError("the row contains a null character.")
             parsed = _parse_row(raw)
@@ -234,19 +242,25 @@ def schools_import(*, data: bytes, hub: Organisation | None) -> ImportResult:
             continue
         rows[parsed["urn"]] = (line, parsed)
 
-    trusts = _trusts_by_name({p["trust"] for _, p in rows.values() if p["trust"]}, hub, result)
     existing = {o.urn: o for o in Organisation.objects.filter(urn__in=list(rows))}
+    # A school keeps the hub it has; only new or unassigned schools join this one.
+    hub_of = {
+        urn: (existing[urn].hub_id if urn in existing else None) or (hub.pk if hub else None)
+        for urn in rows
+    }
+    trusts = _trusts_by_name(
+        {(hub_of[urn], p["trust"]) for urn, (_, p) in rows.items() if p["trust"]}, result
+    )
     now = timezone.now()
     to_create, to_update = [], []
     for urn, (_, parsed) in rows.items():
-        trust = trusts.get(parsed.pop("trust").lower())
+        trust = trusts.get((hub_of[urn], parsed.pop("trust").lower()))
         school = existing.get(urn)
         if school is None:
             school = Organisation(kind=Organisation.Kind.SCHOOL, urn=urn)
             to_create.append(school)
         parsed["parent_trust_id"] = trust.pk if trust else None
-        # A school keeps the hub it has; only new or unassigned schools join this one.
-        parsed["hub_id"] = school.hub_id or (hub.pk if hub else None)
+        parsed["hub_id"] = hub_of[urn]
         changed = False
         for name, value in parsed.items():
             if getattr(school, name) != value:
@@ -269,20 +283,26 @@ def schools_import(*, data: bytes, hub: Organisation | None) -> ImportResult:
 
 
 def _trusts_by_name(
-    names: set[str], hub: Organisation | None, result: ImportResult
-) -> dict[str, Organisation]:
-    """Trusts by lower-cased name, creating those the hub does not know yet."""
-    if not names:
+    wanted: set[tuple[int | None, str]], result: ImportResult
+) -> dict[tuple[int | None, str], Organisation]:
+    """Trusts by (hub id, lower-cased name), creating those a hub does not know yet.
+
+    A trust is looked up in the hub of the school that names it, so a school that stays in
+    another hub is never linked to this hub's trust of the same name.
+    """
+    if not wanted:
         return {}
+    hubs = {hub_id for hub_id, _ in wanted}
+    known = Organisation.objects.trusts().filter(
+        Q(hub_id__in=hubs - {None}) | Q(hub__isnull=True) if None in hubs else Q(hub_id__in=hubs)
+    )
     # Compared in Python: SQLite's lower() leaves non-ASCII letters ("É") as they are.
-    known = Organisation.objects.trusts().order_by("-pk")
-    known = known.filter(hub=hub) if hub else known
-    wanted = {n.lower() for n in names}
-    by_name = {t.name.lower(): t for t in known if t.name.lower() in wanted}
-    for name in sorted(names):
-        if name.lower() not in by_name:
-            by_name[name.lower()] = Organisation.objects.create(
-                kind=Organisation.Kind.TRUST, name=name, hub=hub
+    # Newest first, so where two trusts share a name the oldest wins.
+    by_key = {(t.hub_id, t.name.lower()): t for t in known.order_by("-pk")}
+    for hub_id, name in sorted(wanted, key=lambda pair: (pair[0] or 0, pair[1])):
+        if (hub_id, name.lower()) not in by_key:
+            by_key[(hub_id, name.lower())] = Organisation.objects.create(
+                kind=Organisation.Kind.TRUST, name=name, hub_id=hub_id
             )
             result.trusts_created += 1
-    return by_name
+    return by_key

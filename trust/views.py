@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .filters import LeaderFilter, OrganisationFilter
-from .models import HUB_ROLES, Role
+from .models import BROKER_ROLES, HUB_ROLES, Role
 from .selectors import (
     access_leader_profile,
     access_organisation,
@@ -158,7 +158,7 @@ def organisation_detail(request, pk):
 
 @login_required
 def leader_list(request):
-    _require_role(request.user, *HUB_ROLES, Role.TRUST_LEAD)
+    _require_role(request.user, *BROKER_ROLES)
     filterset = LeaderFilter(request.GET, queryset=leader_list_for(user=request.user))
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

@@ -179,7 +179,7 @@ def test_leader_home_shows_their_profile_and_hub_contacts(client, leader, coordi
     client.force_login(leader)
     response = client.get(reverse("trust:leader_home"))
     assert "Specialist Leader of Education" in response.text
-    assert "10.0 days per term" in response.text
+    assert "10 days per term" in response.text
     assert coordinator.email in response.text
 
 

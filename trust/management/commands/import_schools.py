@@ -36,9 +36,9 @@ class Command(BaseCommand):
         for error in result.errors:
             self.stderr.write(str(error))
         summary = (
-            f"{result.created} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged ({result.closed} of them closed); "
-            f"{result.trusts_created} trusts created; {len(result.errors)} rows skipped."
+            f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged "
+            f"({result.closed} closed); trusts created: {result.trusts_created}; "
+            f"rows skipped: {len(result.errors)}."
         )
         style = self.style.WARNING if result.errors else self.style.SUCCESS
         self.stdout.write(style(summary))
@@ -51,9 +51,10 @@ class Command(BaseCommand):
         hubs = Organisation.objects.filter(kind=Organisation.Kind.HUB)
         if hub:
             found = hubs.filter(pk=int(hub)) if hub.isdigit() else hubs.filter(name__iexact=hub)
-            if not found:
-                raise CommandError(f"No hub called {hub!r}. Hubs: {self._names(hubs)}.")
-            return found.get()
+            if len(found) != 1:
+                problem = "No hub" if not found else "More than one hub"
+                raise CommandError(f"{problem} called {hub!r}. Hubs: {self._names(hubs)}.")
+            return found[0]
         count = hubs.count()
         if count > 1:
             raise CommandError(
