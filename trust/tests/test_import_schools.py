@@ -999,8 +999,8 @@ def test_a_school_in_another_hub_is_linked_to_its_own_hubs_trust(hub, other_hub,
     path = write(
         tmp_path,
         csv_bytes(
-            school_row("100001", **{"Trusts (name)": "Shared Name Trust"}),
-            school_row("100002", **{"Trusts (name)": "Shared Name Trust"}),
+            school_row("100001", trust="Shared Name Trust"),
+            school_row("100002", trust="Shared Name Trust"),
         ),
     )
 
