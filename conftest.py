@@ -26,7 +26,8 @@ def pytest_collection_modifyitems(config, items):
     run when Debian's Chromium is installed, and must run when REQUIRE_BROWSER is set."""
     has_chromium = shutil.which("chromium") or os.path.exists("/usr/bin/chromium")
     for item in items:
-        if "redis" in item.keywords and not os.environ.get("REDIS_URL"):
+        needs_redis = "redis" in item.keywords or "worker" in item.keywords
+        if needs_redis and not os.environ.get("REDIS_URL"):
             item.add_marker(pytest.mark.skip(reason="set REDIS_URL to run against Redis"))
         if "browser" in item.keywords and not has_chromium:
             if os.environ.get("REQUIRE_BROWSER"):

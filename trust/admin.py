@@ -2,7 +2,15 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
-from .models import Cluster, Membership, Organisation, Specialism, SystemLeaderProfile, User
+from .models import (
+    Cluster,
+    Membership,
+    Organisation,
+    SchoolImport,
+    Specialism,
+    SystemLeaderProfile,
+    User,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -101,3 +109,18 @@ class SystemLeaderProfileAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
     filter_horizontal = ["specialisms"]
     list_select_related = ["user"]
+
+
+@admin.register(SchoolImport)
+class SchoolImportAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "hub", "status", "uploaded_by", "created_at", "finished_at"]
+    list_filter = ["status", "hub"]
+    search_fields = ["file_name", "uploaded_by__email"]
+    readonly_fields = [f.name for f in SchoolImport._meta.fields if f.name != "data"]
+    exclude = ["data"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data")
+
+    def has_add_permission(self, request):
+        return False

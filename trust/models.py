@@ -506,3 +506,68 @@ class SystemLeaderProfile(models.Model):
         return [
             m.organisation for m in self.user.memberships.all() if m.role == Role.SYSTEM_LEADER
         ]
+
+
+# ------------------------------------------------------------------- school imports
+
+
+class SchoolImportQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A hub's coordinators see its imports."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(hub_id__in=user.organisation_ids_for(Role.HUB_COORDINATOR))
+
+
+class SchoolImport(models.Model):
+    """An establishment CSV uploaded by a hub coordinator, imported by a Celery worker.
+
+    The file is kept in the database rather than on disk so that a worker on another host
+    can read it; it is cleared once the import has run.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Could not be imported"
+
+    hub = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="school_imports",
+        limit_choices_to={"kind": Organisation.Kind.HUB},
+    )
+    uploaded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="school_imports"
+    )
+    file_name = models.CharField(max_length=255)
+    data = models.BinaryField(editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    trusts_created = models.PositiveIntegerField(default=0)
+    row_errors = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SchoolImportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("trust:school_import_detail", args=[self.pk])
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}

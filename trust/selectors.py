@@ -16,6 +16,7 @@ from .models import (
     Membership,
     Organisation,
     Role,
+    SchoolImport,
     SystemLeaderProfile,
     User,
 )
@@ -66,6 +67,14 @@ def access_organisation(*, user: User, pk: int) -> Organisation:
 
 def access_leader_profile(*, user: User, pk: int) -> SystemLeaderProfile:
     return get_object_or_404(leader_list_for(user=user), pk=pk)
+
+
+def school_imports_for(*, user: User) -> QuerySet[SchoolImport]:
+    return SchoolImport.objects.visible_to(user).defer("data").select_related("uploaded_by", "hub")
+
+
+def access_school_import(*, user: User, pk: int) -> SchoolImport:
+    return get_object_or_404(school_imports_for(user=user), pk=pk)
 
 
 def organisation_list_for(*, user: User) -> QuerySet[Organisation]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -11,7 +13,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Organisation
+from .models import Organisation, SchoolImport, User
+
+logger = logging.getLogger(__name__)
 
 # The columns of the national establishment file (Get Information about Schools) we read.
 # Others are ignored.
@@ -306,3 +310,66 @@ def _trusts_by_name(
             )
             result.trusts_created += 1
     return by_key
+
+
+# ------------------------------------------------------------- imports by a worker
+
+
+def school_import_start(
+    *, hub: Organisation, user: User, file_name: str, data: bytes
+) -> SchoolImport:
+    """Keep the upload and ask a worker to import it once this transaction commits."""
+    from .tasks import school_import_run_task
+
+    school_import = SchoolImport.objects.create(
+        hub=hub, uploaded_by=user, file_name=file_name[:255], data=data
+    )
+    transaction.on_commit(lambda: school_import_run_task.delay(school_import.pk))
+    return school_import
+
+
+# A worker that died mid-import leaves its row "running"; after this long another may take it.
+STALE_IMPORT = datetime.timedelta(minutes=15)
+
+
+def school_import_run(*, import_id: int) -> SchoolImport | None:
+    """Run an uploaded import once, however often the task is delivered.
+
+    The worker claims the row with a conditional update; a second delivery of the same task
+    finds nothing to claim and does nothing. The import itself is one transaction and
+    idempotent, so taking over from a worker that died part-way is safe.
+    """
+    now = timezone.now()
+    claimable = Q(status=SchoolImport.Status.PENDING) | Q(
+        status=SchoolImport.Status.RUNNING, started_at__lt=now - STALE_IMPORT
+    )
+    claimed = SchoolImport.objects.filter(claimable, pk=import_id).update(
+        status=SchoolImport.Status.RUNNING, started_at=now
+    )
+    if not claimed:
+        logger.info("School import %s: nothing to claim", import_id)
+        return None
+    school_import = SchoolImport.objects.select_related("hub").get(pk=import_id)
+    try:
+        result = schools_import(data=bytes(school_import.data), hub=school_import.hub)
+    except ImportFileError as exc:
+        school_import.status = SchoolImport.Status.FAILED
+        school_import.failure = str(exc)
+    except Exception:
+        logger.exception("School import %s failed unexpectedly", import_id)
+        school_import.status = SchoolImport.Status.FAILED
+        school_import.failure = (
+            "Something went wrong while importing, so nothing was imported. "
+            "Please tell the site team."
+        )
+    else:
+        school_import.status = SchoolImport.Status.DONE
+        for name in ("created", "updated", "unchanged", "closed", "trusts_created"):
+            setattr(school_import, name, getattr(result, name))
+        school_import.row_errors = [
+            {"line": e.line, "urn": e.urn, "message": e.message} for e in result.errors
+        ]
+    school_import.data = b""
+    school_import.finished_at = timezone.now()
+    school_import.save()
+    return school_import

@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
@@ -11,10 +12,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .filters import LeaderFilter, OrganisationFilter
+from .forms import SchoolImportForm
 from .models import BROKER_ROLES, HUB_ROLES, Role
 from .selectors import (
     access_leader_profile,
     access_organisation,
+    access_school_import,
     hub_contacts_for,
     hub_overview,
     leader_alerts,
@@ -24,8 +27,10 @@ from .selectors import (
     organisations_of,
     people_at,
     role_homes,
+    school_imports_for,
     trust_schools,
 )
+from .services import school_import_start
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -176,3 +181,29 @@ def leader_detail(request, pk):
         "trust/leader_detail.html",
         {"profile": profile, "alerts": leader_alerts(profile, timezone.localdate())},
     )
+
+
+@login_required
+def school_import(request):
+    _require_role(request.user, Role.HUB_COORDINATOR)
+    hubs = organisations_of(request.user, Role.HUB_COORDINATOR)
+    bound = (request.POST, request.FILES) if request.method == "POST" else ()
+    form = SchoolImportForm(*bound, hubs=hubs)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        started = school_import_start(
+            hub=form.cleaned_data["hub"],
+            user=request.user,
+            file_name=upload.name,
+            data=upload.read(),
+        )
+        messages.success(request, f"{upload.name} is being imported.")
+        return redirect(started)
+    imports = school_imports_for(user=request.user)[:10]
+    return render(request, "trust/school_import.html", {"form": form, "imports": imports})
+
+
+@login_required
+def school_import_detail(request, pk):
+    school_import = access_school_import(user=request.user, pk=pk)
+    return render(request, "trust/school_import_detail.html", {"import": school_import})

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from .services import school_import_run
+
+
+@shared_task(acks_late=True)
+def school_import_run_task(import_id: int) -> None:
+    school_import_run(import_id=import_id)
