@@ -34,6 +34,10 @@ if IS_PRODUCTION:
     # No default: a production server without its own secret must not start.
     SECRET_KEY = env.str("SECRET_KEY")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    if len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("SECRET_KEY must be set to at least 32 random characters.")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's host names.")
 else:
     SECRET_KEY = env.str("SECRET_KEY", default=f"insecure-{DJANGO_ENV}-key-not-for-production")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])

@@ -1,0 +1,114 @@
+"""Settings as a fresh server process reads them from its environment."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+READ = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({k: getattr(s, k, None) for k in %r}, default=str))"
+)
+
+
+# Each test says exactly which of these the server process gets.
+SET_BY_THE_TEST = {
+    "DJANGO_ENV",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DEBUG",
+}
+
+
+def settings_with(names, **environment):
+    env = {k: v for k, v in os.environ.items() if k not in SET_BY_THE_TEST}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", **environment})
+    done = subprocess.run(
+        [sys.executable, "-c", READ % (names,)],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return done
+
+
+def test_production_is_the_default_and_refuses_to_start_without_a_secret_key():
+    for secret in ({}, {"SECRET_KEY": ""}, {"SECRET_KEY": "short"}):
+        done = settings_with(["DEBUG"], ALLOWED_HOSTS="example.org", **secret)
+        assert done.returncode != 0, secret
+        assert "SECRET_KEY" in done.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    done = settings_with(["DEBUG"], SECRET_KEY="x" * 50, ALLOWED_HOSTS="")
+    assert done.returncode != 0
+    assert "ALLOWED_HOSTS" in done.stderr
+
+
+def test_production_defaults_are_safe():
+    done = settings_with(
+        [
+            "DEBUG",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+            "SECURE_HSTS_SECONDS",
+            "SECURE_SSL_REDIRECT",
+            "CELERY_TASK_ALWAYS_EAGER",
+            "EMAIL_BACKEND",
+        ],
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="example.org",
+    )
+    assert done.returncode == 0, done.stderr
+    values = json.loads(done.stdout)
+    assert values["DEBUG"] is False
+    assert values["SESSION_COOKIE_SECURE"] and values["CSRF_COOKIE_SECURE"]
+    assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_database_and_broker_urls_switch_backends_with_short_broker_timeouts():
+    done = settings_with(
+        [
+            "DATABASES",
+            "CELERY_BROKER_URL",
+            "CELERY_TASK_ALWAYS_EAGER",
+            "CELERY_BROKER_TRANSPORT_OPTIONS",
+            "CELERY_BROKER_CONNECTION_TIMEOUT",
+        ],
+        DJANGO_ENV="development",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/brokerage",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+    assert done.returncode == 0, done.stderr
+    values = json.loads(done.stdout)
+    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert values["DATABASES"]["default"]["NAME"] == "brokerage"
+    assert values["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/3"
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is False
+    options = values["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert options["socket_timeout"] <= 5 and options["socket_connect_timeout"] <= 5
+    assert values["CELERY_BROKER_CONNECTION_TIMEOUT"] <= 5
+
+
+def test_without_redis_url_tasks_run_eagerly_on_sqlite():
+    done = settings_with(
+        ["DATABASES", "CELERY_TASK_ALWAYS_EAGER", "DEBUG"], DJANGO_ENV="development"
+    )
+    values = json.loads(done.stdout)
+    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is True
+    assert values["DEBUG"] is True
+
+
+def test_an_unknown_environment_name_is_refused():
+    done = settings_with(["DEBUG"], DJANGO_ENV="staging")
+    assert done.returncode != 0
+    assert "DJANGO_ENV must be production, development or test" in done.stderr
