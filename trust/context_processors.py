@@ -1,4 +1,4 @@
-from .models import BROKER_ROLES
+from .models import BROKER_ROLES, HUB_ROLES, Role
 from .selectors import role_homes
 
 
@@ -7,7 +7,11 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    roles = user.roles
     return {
         "role_homes": role_homes(user),
-        "can_broker": bool(user.roles & BROKER_ROLES),
+        "can_broker": bool(roles & BROKER_ROLES),
+        "is_hub_staff": bool(roles & HUB_ROLES),
+        "is_trust_lead": Role.TRUST_LEAD in roles,
+        "is_funder": Role.FUNDER_VIEWER in roles,
     }

@@ -85,16 +85,20 @@ def organisation_list_for(*, user: User) -> QuerySet[Organisation]:
     )
 
 
-def leader_list_for(*, user: User) -> QuerySet[SystemLeaderProfile]:
+def with_leader_details(profiles: QuerySet[SystemLeaderProfile]) -> QuerySet[SystemLeaderProfile]:
+    """Profiles with their user, specialisms and home organisations loaded."""
     home_memberships = Membership.objects.filter(role=Role.SYSTEM_LEADER).select_related(
         "organisation"
     )
     return (
-        SystemLeaderProfile.objects.visible_to(user)
-        .select_related("user")
+        profiles.select_related("user")
         .prefetch_related("specialisms", Prefetch("user__memberships", queryset=home_memberships))
         .order_by("user__full_name", "pk")
     )
+
+
+def leader_list_for(*, user: User) -> QuerySet[SystemLeaderProfile]:
+    return with_leader_details(SystemLeaderProfile.objects.visible_to(user))
 
 
 def people_at(*, user: User, organisation: Organisation) -> QuerySet[Membership]:

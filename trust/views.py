@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from .filters import LeaderFilter, OrganisationFilter
 from .forms import SchoolImportForm
+from .home import panels_for
 from .models import BROKER_ROLES, HUB_ROLES, Role
 from .selectors import (
     access_leader_profile,
@@ -90,7 +91,8 @@ def hub_home(request):
     _require_role(request.user, *HUB_ROLES)
     hubs = organisations_of(request.user, *HUB_ROLES)
     overviews = [hub_overview(user=request.user, hub=hub) for hub in hubs]
-    return render(request, "trust/home_hub.html", {"overviews": overviews})
+    context = {"overviews": overviews, "panels": panels_for(request.user, *HUB_ROLES)}
+    return render(request, "trust/home_hub.html", context)
 
 
 @login_required
@@ -101,6 +103,7 @@ def trust_home(request):
         "trusts": [(trust, trust_schools(trust=trust)) for trust in trusts],
         "leaders": _with_alerts(leaders_based_at(user=request.user, organisations=trusts)),
         "hub_contacts": hub_contacts_for(user=request.user),
+        "panels": panels_for(request.user, Role.TRUST_LEAD),
     }
     return render(request, "trust/home_trust.html", context)
 
@@ -114,6 +117,7 @@ def leader_home(request):
         "alerts": leader_alerts(profile, timezone.localdate()) if profile else [],
         "homes": organisations_of(request.user, Role.SYSTEM_LEADER),
         "hub_contacts": hub_contacts_for(user=request.user),
+        "panels": panels_for(request.user, Role.SYSTEM_LEADER),
     }
     return render(request, "trust/home_leader.html", context)
 
@@ -125,6 +129,7 @@ def school_home(request):
     context = {
         "schools": [(s, people_at(user=request.user, organisation=s)) for s in schools],
         "hub_contacts": hub_contacts_for(user=request.user),
+        "panels": panels_for(request.user, Role.SCHOOL_CONTACT),
     }
     return render(request, "trust/home_school.html", context)
 
@@ -136,6 +141,7 @@ def funder_home(request):
     context = {
         "funders": [(f, people_at(user=request.user, organisation=f)) for f in funders],
         "hub_contacts": hub_contacts_for(user=request.user),
+        "panels": panels_for(request.user, Role.FUNDER_VIEWER),
     }
     return render(request, "trust/home_funder.html", context)
 

@@ -1,0 +1,278 @@
+"""Forms check the shape of input; the services enforce the rules."""
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from trust.models import Organisation, Specialism
+
+from .models import FundingStream, NeedArea, ReportingDeadline, SupportRequest
+
+DATE = {"type": "date"}
+DAYS = {"inputmode": "decimal", "step": "0.5", "min": "0.5"}
+MONEY = {"inputmode": "decimal", "step": "0.01", "min": "0"}
+
+
+def _date_widget():
+    return forms.DateInput(attrs=DATE, format="%Y-%m-%d")
+
+
+class SupportRequestForm(forms.ModelForm):
+    school = forms.ModelChoiceField(queryset=Organisation.objects.none(), empty_label=None)
+    need_areas = forms.MultipleChoiceField(
+        label="Areas of need",
+        choices=NeedArea.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one area of need."},
+    )
+    subject = forms.ModelChoiceField(
+        queryset=Specialism.objects.all(),
+        required=False,
+        empty_label="Not a subject need",
+        help_text="When one of the needs is a subject: which one.",
+    )
+
+    class Meta:
+        model = SupportRequest
+        fields = [
+            "school",
+            "title",
+            "need_areas",
+            "subject",
+            "context",
+            "priority",
+            "days_sought",
+            "funding_sought",
+            "desired_start",
+        ]
+        widgets = {
+            "context": forms.Textarea(attrs={"rows": 6, "maxlength": 5000}),
+            "days_sought": forms.NumberInput(attrs=DAYS),
+            "funding_sought": forms.NumberInput(attrs=MONEY),
+            "desired_start": _date_widget(),
+        }
+        labels = {"days_sought": "Days of support sought", "desired_start": "Start wanted by"}
+
+    def __init__(self, *args, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+        if self.instance.pk:
+            del self.fields["school"]
+        elif len(schools) == 1:
+            self.fields["school"].initial = schools[0]
+            self.fields["school"].widget = forms.HiddenInput()
+
+    def clean_desired_start(self):
+        day = self.cleaned_data["desired_start"]
+        today = timezone.localdate()
+        if day < today - datetime.timedelta(days=365) or day > today + datetime.timedelta(
+            days=730
+        ):
+            raise forms.ValidationError("Choose a start date within the next two years.")
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        needs = cleaned.get("need_areas") or []
+        if NeedArea.SUBJECT in needs and not cleaned.get("subject"):
+            self.add_error("subject", "Say which subject the support is for.")
+        if NeedArea.SUBJECT not in needs:
+            cleaned["subject"] = None
+        return cleaned
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields if name != "school"}
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+        max_length=2000,
+        required=False,
+    )
+
+
+class RequiredReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+        max_length=2000,
+        error_messages={"required": "Give a reason."},
+    )
+
+
+class ShortlistForm(forms.Form):
+    leader = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**62)
+    override_reason = forms.CharField(
+        label="Reason for overriding the conflict",
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 2000}),
+        max_length=2000,
+        required=False,
+    )
+
+
+class OfferForm(forms.Form):
+    lead_organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), label="Lead organisation"
+    )
+    proposed_lead = forms.ModelChoiceField(
+        queryset=None, label="Proposed Lead System Leader", empty_label=None
+    )
+    days = forms.DecimalField(
+        label="Days of support",
+        min_value=Decimal("0.5"),
+        max_value=Decimal("200"),
+        max_digits=5,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs=DAYS),
+    )
+    start = forms.DateField(widget=_date_widget())
+    end = forms.DateField(widget=_date_widget())
+    message = forms.CharField(
+        label="Message to the trust",
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 5000}),
+        max_length=5000,
+        required=False,
+    )
+
+    def __init__(self, *args, organisations, leaders, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead_organisation"].queryset = organisations
+        self.fields["proposed_lead"].queryset = leaders
+        self.fields["proposed_lead"].label_from_instance = lambda p: (
+            f"{p.user.full_name} ({p.get_designation_display()})"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The end date is before the start date.")
+        if start and end and (end - start).days > 3 * 366:
+            self.add_error("end", "Support longer than three years cannot be offered at once.")
+        return cleaned
+
+
+class AcceptForm(forms.Form):
+    lead = forms.ModelChoiceField(queryset=None, label="Lead System Leader", empty_label=None)
+    lead_days = forms.DecimalField(
+        label="Lead System Leader's days",
+        min_value=Decimal("0.5"),
+        max_value=Decimal("200"),
+        max_digits=5,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs=DAYS),
+    )
+    lead_release_agreed = forms.BooleanField(
+        label="Their home headteacher has agreed their release", required=False
+    )
+
+    def __init__(self, *args, leaders, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead"].queryset = leaders
+        self.fields["lead"].label_from_instance = _leader_label
+
+
+def _leader_label(profile):
+    return f"{profile.user.full_name} ({profile.get_designation_display()})"
+
+
+class SupportingLeaderForm(forms.Form):
+    leader = forms.ModelChoiceField(
+        queryset=None, required=False, label="Supporting leader", empty_label="—"
+    )
+    days = forms.DecimalField(
+        min_value=Decimal("0.5"),
+        max_value=Decimal("200"),
+        max_digits=5,
+        decimal_places=1,
+        required=False,
+        widget=forms.NumberInput(attrs=DAYS),
+    )
+    release_agreed = forms.BooleanField(
+        label="Home headteacher has agreed release", required=False
+    )
+
+    def __init__(self, *args, leaders, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["leader"].queryset = leaders
+        self.fields["leader"].label_from_instance = _leader_label
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("leader") and not cleaned.get("days"):
+            self.add_error("days", "Give this leader's days.")
+        if cleaned.get("days") and not cleaned.get("leader"):
+            self.add_error("leader", "Choose the leader these days are for.")
+        return cleaned
+
+
+SupportingFormSet = forms.formset_factory(SupportingLeaderForm, extra=3, max_num=6)
+
+
+class AllocationForm(forms.Form):
+    stream = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
+    amount = forms.DecimalField(
+        label="Amount (£)",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("10000000"),
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        widget=forms.NumberInput(attrs=MONEY),
+    )
+
+    def __init__(self, *args, streams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stream"].queryset = streams
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("stream") and cleaned.get("amount") is None:
+            self.add_error("amount", "Give the amount from this stream.")
+        if cleaned.get("amount") is not None and not cleaned.get("stream"):
+            self.add_error("stream", "Choose the stream this money comes from.")
+        return cleaned
+
+
+AllocationFormSet = forms.formset_factory(AllocationForm, extra=2, max_num=10)
+
+
+class DeadlineForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("", "—"), *ReportingDeadline.Kind.choices], required=False)
+    due = forms.DateField(required=False, widget=_date_widget())
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") and not cleaned.get("due"):
+            self.add_error("due", "Give the date the report is due.")
+        if cleaned.get("due") and not cleaned.get("kind"):
+            self.add_error("kind", "Say which report is due.")
+        return cleaned
+
+
+DeadlineFormSet = forms.formset_factory(DeadlineForm, extra=1, max_num=12)
+
+
+class GrantConditionsForm(forms.Form):
+    grant_conditions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 10000}),
+        max_length=10000,
+        required=False,
+    )
+
+
+class FundingStreamForm(forms.ModelForm):
+    class Meta:
+        model = FundingStream
+        fields = ["funder", "name", "academic_year", "total_budget", "notes"]
+        widgets = {
+            "total_budget": forms.NumberInput(attrs=MONEY),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "academic_year": forms.TextInput(attrs={"placeholder": "2020-21"}),
+        }
+
+    def __init__(self, *args, funders, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["funder"].queryset = funders
