@@ -156,6 +156,9 @@ class SupportRequestQuerySet(models.QuerySet):
         trusts = user.organisation_ids_for(Role.TRUST_LEAD)
         if trusts:
             q |= Q(pk__in=Offer.objects.filter(lead_organisation_id__in=trusts).values("request"))
+        if Role.SYSTEM_LEADER in user.roles:
+            deployed = CommissionLeader.objects.filter(leader__user=user)
+            q |= Q(pk__in=deployed.values("commission__request"))
         return self.filter(q)
 
     def open(self):
@@ -271,6 +274,13 @@ class SupportRequest(models.Model):
         return self.status in self.CLOSED_STATES
 
 
+class RequestEventQuerySet(models.QuerySet):
+    def for_viewer(self, *, is_hub: bool):
+        """Hub staff see every step; others do not see the hub's deliberation (who was
+        shortlisted, which trusts said no and why)."""
+        return self if is_hub else self.filter(hub_only=False)
+
+
 class RequestEvent(models.Model):
     """One step in a request's timeline: a state change, shortlisting, offer or note."""
 
@@ -282,7 +292,10 @@ class RequestEvent(models.Model):
     to_status = models.CharField(max_length=15, blank=True)
     action = models.CharField(max_length=150)
     reason = models.TextField(blank=True, max_length=2000)
+    hub_only = models.BooleanField(default=False)
     at = models.DateTimeField(auto_now_add=True)
+
+    objects = RequestEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "pk"]
@@ -376,11 +389,19 @@ class Offer(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     response = models.TextField(blank=True, max_length=5000)
     offered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     offered_at = models.DateTimeField(auto_now_add=True)
     responded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     responded_at = models.DateTimeField(null=True, blank=True)
 

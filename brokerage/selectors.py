@@ -101,8 +101,8 @@ def status_counts(requests: QuerySet[SupportRequest]) -> dict[str, int]:
     return counts
 
 
-def request_timeline(request: SupportRequest):
-    return request.events.select_related("actor")
+def request_timeline(request: SupportRequest, *, is_hub: bool):
+    return request.events.for_viewer(is_hub=is_hub).select_related("actor")
 
 
 def request_candidates(request: SupportRequest) -> QuerySet[Candidate]:

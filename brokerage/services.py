@@ -41,7 +41,7 @@ def _is_school_contact(user: User, request: SupportRequest) -> bool:
     return request.school_id in user.organisation_ids_for(Role.SCHOOL_CONTACT)
 
 
-def _record(request, actor, action, *, from_status="", to_status="", reason=""):
+def _record(request, actor, action, *, from_status="", to_status="", reason="", hub_only=False):
     RequestEvent.objects.create(
         request=request,
         actor=actor,
@@ -49,15 +49,24 @@ def _record(request, actor, action, *, from_status="", to_status="", reason=""):
         from_status=from_status,
         to_status=to_status,
         reason=reason,
+        hub_only=hub_only,
     )
 
 
-def _move(request: SupportRequest, actor: User, to: str, action: str, reason: str = ""):
+def _move(request, actor, to: str, action: str, reason: str = "", *, hub_only=False):
     from_status = request.status
     request.status = to
     request.status_changed_at = timezone.now()
     request.save(update_fields=["status", "status_changed_at", "updated_at"])
-    _record(request, actor, action, from_status=from_status, to_status=to, reason=reason)
+    _record(
+        request,
+        actor,
+        action,
+        from_status=from_status,
+        to_status=to,
+        reason=reason,
+        hub_only=hub_only,
+    )
 
 
 def _lock(request: SupportRequest) -> SupportRequest:
@@ -272,7 +281,9 @@ def candidate_shortlist(
     action = f"Shortlisted {match.leader.name} (score {match.score:g})"
     if match.excluded:
         action += " overriding: " + " ".join(match.conflicts)
-    _record(request, actor, action, reason=override_reason if match.excluded else "")
+    _record(
+        request, actor, action, reason=override_reason if match.excluded else "", hub_only=True
+    )
     return candidate
 
 
@@ -283,7 +294,7 @@ def candidate_remove(*, candidate: Candidate, actor: User) -> None:
         raise ValidationError("Only the hub coordinator can change the shortlist.")
     name = candidate.leader.user.full_name
     candidate.delete()
-    _record(request, actor, f"Removed {name} from the shortlist")
+    _record(request, actor, f"Removed {name} from the shortlist", hub_only=True)
 
 
 # ---------------------------------------------------------------------- offers

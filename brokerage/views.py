@@ -79,6 +79,7 @@ def pipeline(request):
     )
     counts = status_counts(filterset.without_status()) if filterset.is_valid() else {}
     context = {
+        "can_create": bool(request.user.organisation_ids_for(Role.HUB_COORDINATOR)),
         "filter": filterset,
         "page_obj": page,
         "counts": [(SupportRequest.Status(k), v) for k, v in counts.items()],
@@ -164,15 +165,13 @@ def _render_request_detail(request, support_request, reason_form, status=200):
     is_hub = support_request.hub_id in user.organisation_ids_for(*HUB_ROLES)
     context = {
         "support_request": support_request,
-        "timeline": request_timeline(support_request),
+        "timeline": request_timeline(support_request, is_hub=is_hub),
         "transitions": services.allowed_transitions(request=support_request, user=user),
         "is_hub": is_hub,
         "is_coordinator": support_request.hub_id
         in user.organisation_ids_for(Role.HUB_COORDINATOR),
         "reason_form": reason_form,
-        "offers": support_request.offers.select_related(
-            "lead_organisation", "proposed_lead__user"
-        ),
+        "offers": offer_list_for(user=user).filter(request=support_request),
         "commission": getattr(support_request, "commission", None),
     }
     if is_hub:
@@ -403,6 +402,9 @@ def commission_detail(request, pk):
         "deadlines": commission.deadlines.all(),
         "total_funding": sum(a.amount for a in commission.allocations.all()),
         "carry_forward": sum(a.amount for a in commission.allocations.all() if a.carry_forward),
+        "can_see_request": SupportRequest.objects.visible_to(request.user)
+        .filter(pk=commission.request_id)
+        .exists(),
     }
     return render(request, "brokerage/commission_detail.html", context)
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime
 import random
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
 from django.utils import timezone
 
 from .models import (
@@ -194,16 +192,8 @@ LEADERS = [
 ]
 
 
-@dataclass
-class DemoSummary:
-    hub: Organisation
-    schools: int
-    leaders: int
-    accounts: list[tuple[str, str]]
-
-
-@transaction.atomic
-def seed_demo() -> DemoSummary:
+def seed() -> list[str]:
+    """Create or refresh the demo hub; the lines say what is there and how to sign in."""
     today = timezone.localdate()
     rng = random.Random(2026)
     password = make_password(DEMO_PASSWORD)
@@ -279,7 +269,13 @@ def seed_demo() -> DemoSummary:
             summary=f"{name}: {SystemLeaderProfile.Designation(designation).label}.",
         )
 
-    return DemoSummary(hub=hub, schools=len(schools), leaders=1 + len(LEADERS), accounts=accounts)
+    lines = [
+        f"{hub.name}: {len(schools)} demo schools in {len(CLUSTERS)} clusters, "
+        f"{1 + len(LEADERS)} system leaders.",
+        f"Demo sign-ins (password {DEMO_PASSWORD}):",
+    ]
+    lines += [f"  {email:<24} {role}" for email, role in accounts]
+    return lines
 
 
 def _schools(hub, trusts, rng) -> list[Organisation]:
