@@ -135,3 +135,61 @@ def outsider(other_hub):
 @pytest.fixture
 def other_leader_profile(other_school):
     return system_leader(other_school)
+
+
+# ------------------------------------------------------------------- brokerage
+
+
+@pytest.fixture
+def oa_stream(hub, funder):
+    from brokerage.tests.factories import FundingStreamFactory
+
+    return FundingStreamFactory(
+        hub=hub, funder=funder, name="Opportunity Area", academic_year="2026-27"
+    )
+
+
+@pytest.fixture
+def other_trust_leader(hub):
+    """A system leader based in a school of a second trust in the same hub: free of
+    conflicts with ``supported_school`` (which is in no trust)."""
+    trust = TrustFactory(hub=hub, name="Pennine Crest Academies")
+    school = SchoolFactory(hub=hub, parent_trust=trust, name="Pennine Primary")
+    return system_leader(school, phases=["primary"])
+
+
+@pytest.fixture
+def brokering_request(coordinator, supported_school):
+    from brokerage.tests.factories import request_via_services
+
+    return request_via_services(actor=coordinator, school=supported_school, status="brokering")
+
+
+@pytest.fixture
+def open_offer(coordinator, brokering_request, lead_trust, leader_profile):
+    """``brokering_request`` offered to ``lead_trust`` with ``leader_profile`` proposed."""
+    from brokerage.tests.factories import offer_via_services
+
+    return offer_via_services(
+        coordinator=coordinator,
+        request=brokering_request,
+        trust=lead_trust,
+        leader=leader_profile,
+    )
+
+
+@pytest.fixture
+def commission(open_offer, trust_lead, leader_profile):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from brokerage import services
+
+    return services.offer_accept(
+        offer=open_offer,
+        actor=trust_lead,
+        lead=services.LeaderDays(leader_profile, Decimal("6"), True),
+        supporting=[],
+        today=timezone.localdate(),
+    )
