@@ -42,7 +42,7 @@ def chromium():
 def phone(chromium):
     context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(20_000)
     yield page
     context.close()
 
@@ -51,6 +51,6 @@ def phone(chromium):
 def desktop(chromium):
     context = chromium.new_context(viewport=DESKTOP)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(20_000)
     yield page
     context.close()

@@ -13,7 +13,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["email"]
 
     email = factory.Sequence(lambda n: f"person{n}@example.test")
-    full_name = factory.Faker("name", locale="en_GB")
+    full_name = factory.Sequence(lambda n: f"Person {n} Example")
     password = factory.django.Password("correct-horse-battery")
 
 
