@@ -118,6 +118,11 @@ class Match:
         return bool(self.conflicts)
 
 
+def _days(days: Decimal) -> str:
+    number = f"{Decimal(days).normalize():f}"
+    return f"{number} day" if number == "1" else f"{number} days"
+
+
 def distance_km(a: tuple[int | None, int | None], b: tuple[int | None, int | None]):
     """Straight-line distance between two British National Grid points, in km."""
     if None in a or None in b:
@@ -167,7 +172,7 @@ def score(need: NeedFacts, school: SchoolFacts, leader: LeaderFacts, today: date
             "Capacity",
             round(CAPACITY_POINTS * capacity, 1),
             CAPACITY_POINTS,
-            f"{leader.remaining_days.normalize():f} days free this term for "
+            f"{_days(max(leader.remaining_days, Decimal(0)))} free this term for "
             f"{need.days_sought.normalize():f} sought.",
         )
     )

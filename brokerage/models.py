@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q, Sum
 from django.urls import reverse
+from django.utils import timezone
 
 from trust.models import HUB_ROLES, Organisation, Role, Specialism, SystemLeaderProfile
 
@@ -423,7 +424,8 @@ class Offer(models.Model):
         return reverse("brokerage:offer_detail", args=[self.pk])
 
     def reply_due(self) -> datetime.date:
-        return add_working_days(self.offered_at.date(), self.REPLY_WORKING_DAYS)
+        # The day it was offered in the hub's time zone: offered_at is stored in UTC.
+        return add_working_days(timezone.localdate(self.offered_at), self.REPLY_WORKING_DAYS)
 
     def is_overdue(self, today: datetime.date) -> bool:
         return self.status == self.Status.OPEN and today > self.reply_due()

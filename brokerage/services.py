@@ -188,12 +188,17 @@ TRANSITIONS = {
 }
 
 
-def allowed_transitions(*, request: SupportRequest, user: User) -> list[tuple[str, Transition]]:
+def _roles_on(user: User, request: SupportRequest) -> set[str]:
     roles = set()
     if _is_coordinator(user, request):
         roles.add("coordinator")
     if _is_school_contact(user, request):
         roles.add("school")
+    return roles
+
+
+def allowed_transitions(*, request: SupportRequest, user: User) -> list[tuple[str, Transition]]:
+    roles = _roles_on(user, request)
     return [
         (name, t)
         for name, t in TRANSITIONS.items()
@@ -209,13 +214,14 @@ def request_transition(
     if transition is None:
         raise ValidationError("That is not something that can be done to a request.")
     request = _lock(request)
+    roles = _roles_on(actor, request)
+    if not roles & transition.roles:
+        raise ValidationError("Your role does not allow that step.")
     if request.status not in transition.sources:
         raise ValidationError(
             f"This request is {request.get_status_display().lower()}, so it cannot be moved "
             f"to “{S(transition.target).label.lower()}”. Reload the page to see its state."
         )
-    if action not in dict(allowed_transitions(request=request, user=actor)):
-        raise ValidationError("Your role does not allow that step.")
     reason = reason.strip()
     if transition.needs_reason and not reason:
         raise ValidationError({"reason": "Give a reason: the school and the hub will see it."})
@@ -350,7 +356,12 @@ def offer_make(
 
 
 def _lock_open_offer(offer: Offer, actor: User, *, as_trust: bool) -> Offer:
-    offer = Offer.objects.select_for_update().select_related("request").get(pk=offer.pk)
+    # Request first, then offer: the order request_transition uses, so a withdrawal and an
+    # acceptance at the same moment queue up rather than deadlock.
+    _lock(offer.request)
+    offer = (
+        Offer.objects.select_for_update(of=("self",)).select_related("request").get(pk=offer.pk)
+    )
     if as_trust and offer.lead_organisation_id not in actor.organisation_ids_for(Role.TRUST_LEAD):
         raise ValidationError("Only the lead organisation's trust lead can reply.")
     if not as_trust and not _is_coordinator(actor, offer.request):
@@ -590,6 +601,8 @@ def commission_set_deadlines(
         Commission.objects.select_for_update().select_related("request").get(pk=commission.pk)
     )
     _require_commission_coordinator(commission, actor)
+    if any(kind not in ReportingDeadline.Kind.values for kind, _ in deadlines):
+        raise ValidationError("A report is either interim or final.")
     finals = [due for kind, due in deadlines if kind == ReportingDeadline.Kind.FINAL]
     if len(finals) != 1:
         raise ValidationError("Set exactly one final report deadline.")
