@@ -18,7 +18,14 @@ from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from trust.models import HUB_ROLES, Organisation, Role, Specialism, SystemLeaderProfile
+from trust.models import (
+    HUB_ROLES,
+    Membership,
+    Organisation,
+    Role,
+    Specialism,
+    SystemLeaderProfile,
+)
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ACADEMIC_YEAR_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -145,15 +152,20 @@ NEED_SPECIALISMS = {
 
 class SupportRequestQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Hub staff see their hub's requests; a school contact their school's; a trust lead
-        those offered to their trust."""
+        """Hub staff see their hub's requests (but not a school's unsubmitted draft); a
+        school contact their school's; a trust lead those offered to their trust; a system
+        leader those they are commissioned on."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_superuser:
             return self.all()
-        q = Q(hub_id__in=user.organisation_ids_for(*HUB_ROLES)) | Q(
-            school_id__in=user.organisation_ids_for(Role.SCHOOL_CONTACT)
-        )
+        hubs = user.organisation_ids_for(*HUB_ROLES)
+        # A school's draft is its own until submitted; the hub sees only its own drafts.
+        hub_staff = Membership.objects.filter(organisation_id__in=hubs, role__in=HUB_ROLES)
+        q = (
+            Q(hub_id__in=hubs)
+            & (~Q(status=SupportRequest.Status.DRAFT) | Q(raised_by__in=hub_staff.values("user")))
+        ) | Q(school_id__in=user.organisation_ids_for(Role.SCHOOL_CONTACT))
         trusts = user.organisation_ids_for(Role.TRUST_LEAD)
         if trusts:
             q |= Q(pk__in=Offer.objects.filter(lead_organisation_id__in=trusts).values("request"))
