@@ -5,7 +5,13 @@ from django.utils import timezone
 from trust import home
 from trust.models import HUB_ROLES, Role
 
-from .selectors import commission_list_for, offer_list_for, request_list_for, status_counts
+from .selectors import (
+    commission_list_for,
+    offer_list_for,
+    request_list_for,
+    status_counts,
+    stream_list_for,
+)
 
 
 def hub_panel(user):
@@ -44,9 +50,14 @@ def leader_panel(user):
     return {"commissions": commission_list_for(user=user).filter(leaders__leader__user=user)}
 
 
+def funder_panel(user):
+    return {"streams": stream_list_for(user=user)}
+
+
 def register():
     home.register(Role.HUB_COORDINATOR, "brokerage/panels/hub.html", hub_panel, order=10)
     home.register(Role.QA_LEAD, "brokerage/panels/hub.html", hub_panel, order=10)
     home.register(Role.TRUST_LEAD, "brokerage/panels/trust.html", trust_panel, order=10)
     home.register(Role.SCHOOL_CONTACT, "brokerage/panels/school.html", school_panel, order=10)
     home.register(Role.SYSTEM_LEADER, "brokerage/panels/leader.html", leader_panel, order=10)
+    home.register(Role.FUNDER_VIEWER, "brokerage/panels/funder.html", funder_panel, order=10)

@@ -70,3 +70,16 @@ def test_streams_are_seen_by_their_hub_and_funder(oa_stream, coordinator, funder
     assert oa_stream in visible(funder_viewer)
     assert oa_stream not in visible(outsider)
     assert oa_stream not in visible(trust_lead)
+
+
+def test_funder_home_shows_their_streams_with_what_is_left(
+    client, funder_viewer, oa_stream, other_hub
+):
+    from brokerage.tests.factories import FundingStreamFactory
+
+    elsewhere = FundingStreamFactory(hub=other_hub, name="Elsewhere Fund")
+    client.force_login(funder_viewer)
+    response = client.get("/funder/")
+    assert "Opportunity Area 2026-27" in response.text
+    assert "£10,000.00" in response.text
+    assert elsewhere.name not in response.text
