@@ -161,13 +161,14 @@ def seed() -> list[str]:
     r, new = request(schools[22], "Science curriculum in KS3", ["subject", "curriculum"],
                      subject=science, days="15")  # fmt: skip
     if new:
-        commission(r, av, av_lead, leader["owen.price"], "9", [(leader["imran.hussain"], "6")],
+        commission(r, av, av_lead, leader["owen.price"], "9", [(leader["fatima.shaw"], "6")],
                    (start, end), [("oa-now", "7500")])  # fmt: skip
         made += 1
     r, new = request(schools[3], "Governing board review", ["governance"], days="6")
     if new:
-        commission(r, pennine, pennine_lead, leader["david.clarke"], "6", [],
-                   (today, today + datetime.timedelta(days=80)), [("hub-now", "3000")])  # fmt: skip
+        soon = (today, today + datetime.timedelta(days=80))
+        commission(r, pennine, pennine_lead, leader["david.clarke"], "6", [], soon,
+                   [("hub-now", "3000")])  # fmt: skip
         made += 1
     r, new = request(schools[29], "Behaviour and attendance recovery",
                      ["behaviour_attendance", "leadership"], days="10",

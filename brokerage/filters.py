@@ -38,8 +38,10 @@ class RequestFilter(django_filters.FilterSet):
         self.filters["stream"].queryset = FundingStream.objects.visible_to(user)
 
     def filter_queryset(self, queryset):
-        # With no status chosen the pipeline shows the requests still in play.
-        if not self.form.cleaned_data.get("status"):
+        # With no status chosen the pipeline shows the requests still in play; but only
+        # commissioned (closed) requests have funding, so a chosen stream shows those.
+        cleaned = self.form.cleaned_data
+        if not cleaned.get("status") and not cleaned.get("stream"):
             queryset = queryset.open()
         return super().filter_queryset(queryset)
 

@@ -201,14 +201,18 @@ class SupportingLeaderForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("leader") and not cleaned.get("days"):
+        # A field already refused has its own message; do not add "give the ..." to it.
+        if cleaned.get("leader") and not cleaned.get("days") and not self.has_error("days"):
             self.add_error("days", "Give this leader's days.")
-        if cleaned.get("days") and not cleaned.get("leader"):
+        if cleaned.get("days") and not cleaned.get("leader") and not self.has_error("leader"):
             self.add_error("leader", "Choose the leader these days are for.")
         return cleaned
 
 
-SupportingFormSet = forms.formset_factory(SupportingLeaderForm, extra=3, max_num=6)
+# validate_max and absolute_max: a tampered TOTAL_FORMS gets a message, not hundreds of forms.
+SupportingFormSet = forms.formset_factory(
+    SupportingLeaderForm, extra=3, max_num=6, absolute_max=6, validate_max=True
+)
 
 
 class AllocationForm(forms.Form):
@@ -229,14 +233,24 @@ class AllocationForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("stream") and cleaned.get("amount") is None:
+        if (
+            cleaned.get("stream")
+            and cleaned.get("amount") is None
+            and not self.has_error("amount")
+        ):
             self.add_error("amount", "Give the amount from this stream.")
-        if cleaned.get("amount") is not None and not cleaned.get("stream"):
+        if (
+            cleaned.get("amount") is not None
+            and not cleaned.get("stream")
+            and not self.has_error("stream")
+        ):
             self.add_error("stream", "Choose the stream this money comes from.")
         return cleaned
 
 
-AllocationFormSet = forms.formset_factory(AllocationForm, extra=2, max_num=10)
+AllocationFormSet = forms.formset_factory(
+    AllocationForm, extra=2, max_num=10, absolute_max=10, validate_max=True
+)
 
 
 class DeadlineForm(forms.Form):
@@ -245,14 +259,16 @@ class DeadlineForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("kind") and not cleaned.get("due"):
+        if cleaned.get("kind") and not cleaned.get("due") and not self.has_error("due"):
             self.add_error("due", "Give the date the report is due.")
-        if cleaned.get("due") and not cleaned.get("kind"):
+        if cleaned.get("due") and not cleaned.get("kind") and not self.has_error("kind"):
             self.add_error("kind", "Say which report is due.")
         return cleaned
 
 
-DeadlineFormSet = forms.formset_factory(DeadlineForm, extra=1, max_num=12)
+DeadlineFormSet = forms.formset_factory(
+    DeadlineForm, extra=1, max_num=12, absolute_max=12, validate_max=True
+)
 
 
 class GrantConditionsForm(forms.Form):

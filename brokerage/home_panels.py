@@ -5,6 +5,7 @@ from django.utils import timezone
 from trust import home
 from trust.models import HUB_ROLES, Role
 
+from .models import SupportRequest
 from .selectors import (
     commission_list_for,
     offer_list_for,
@@ -20,12 +21,8 @@ def hub_panel(user):
     open_offers = offer_list_for(user=user).open()
     return {
         "counts": [
-            (label, n)
-            for (status, n), label in zip(
-                status_counts(requests).items(),
-                requests.model.Status.labels,
-                strict=True,
-            )
+            (SupportRequest.Status(status).label, n)
+            for status, n in status_counts(requests).items()
         ],
         "overdue_offers": [o for o in open_offers if o.is_overdue(today)],
     }

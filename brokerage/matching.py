@@ -17,6 +17,7 @@ PHASE_POINTS = 20
 CAPACITY_POINTS = 15
 DISTANCE_POINTS = 15
 PRIOR_POINTS = 10
+NO_CAPACITY = "No capacity left this term."
 # Beyond this straight-line distance a leader earns no distance points.
 FAR_KM = 50
 
@@ -205,7 +206,7 @@ def score(need: NeedFacts, school: SchoolFacts, leader: LeaderFacts, today: date
     if school.trust_id and school.trust_id in leader.home_trust_ids:
         conflicts.append("Based in the same trust as the school.")
     if leader.remaining_days <= 0:
-        conflicts.append("No capacity left this term.")
+        conflicts.append(NO_CAPACITY)
     if leader.accreditation_expires and leader.accreditation_expires < today:
         conflicts.append(f"Accreditation expired on {leader.accreditation_expires:%-d %b %Y}.")
     if not leader.active:

@@ -168,7 +168,12 @@ class SupportRequestQuerySet(models.QuerySet):
         ) | Q(school_id__in=user.organisation_ids_for(Role.SCHOOL_CONTACT))
         trusts = user.organisation_ids_for(Role.TRUST_LEAD)
         if trusts:
-            q |= Q(pk__in=Offer.objects.filter(lead_organisation_id__in=trusts).values("request"))
+            # A trust that declined, or whose offer was retracted, no longer follows the request.
+            offered = Offer.objects.filter(
+                lead_organisation_id__in=trusts,
+                status__in=[Offer.Status.OPEN, Offer.Status.ACCEPTED],
+            )
+            q |= Q(pk__in=offered.values("request"))
         if Role.SYSTEM_LEADER in user.roles:
             deployed = CommissionLeader.objects.filter(leader__user=user)
             q |= Q(pk__in=deployed.values("commission__request"))
@@ -478,9 +483,6 @@ class CommissionQuerySet(models.QuerySet):
                 )
             )
         return self.filter(q)
-
-    def active_on(self, day: datetime.date):
-        return self.filter(start__lte=day, end__gte=day)
 
 
 class Commission(models.Model):

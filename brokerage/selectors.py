@@ -30,7 +30,6 @@ from .models import (
     FundingAllocation,
     FundingStream,
     Offer,
-    ReportingDeadline,
     SupportRequest,
 )
 
@@ -107,13 +106,6 @@ def request_timeline(request: SupportRequest, *, is_hub: bool):
 
 def request_candidates(request: SupportRequest) -> QuerySet[Candidate]:
     return request.candidates.select_related("leader__user", "shortlisted_by")
-
-
-def commission_deadlines(commission: Commission) -> QuerySet[ReportingDeadline]:
-    return commission.deadlines.all()
-
-
-# -------------------------------------------------------------------- matching
 
 
 def leader_loads(*, leader_ids, term: Term) -> dict[int, Decimal]:
@@ -212,12 +204,4 @@ def trust_leader_choices(*, user: User, offer: Offer) -> QuerySet[SystemLeaderPr
         SystemLeaderProfile.objects.filter(Q(pk__in=theirs) | Q(pk=offer.proposed_lead_id))
         .select_related("user")
         .order_by("user__full_name")
-    )
-
-
-def open_offer_count(*, user: User) -> int:
-    return (
-        Offer.objects.open()
-        .filter(Q(lead_organisation_id__in=user.organisation_ids_for(Role.TRUST_LEAD)))
-        .count()
     )

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from trust.models import Organisation, Role, SystemLeaderProfile, User
 
-from .matching import days_per_term, terms_between
+from .matching import NO_CAPACITY, days_per_term, terms_between
 from .models import (
     Candidate,
     Commission,
@@ -298,6 +298,8 @@ def candidate_remove(*, candidate: Candidate, actor: User) -> None:
     request = _lock(candidate.request)
     if not _is_coordinator(actor, request):
         raise ValidationError("Only the hub coordinator can change the shortlist.")
+    if request.status not in {S.TRIAGE, S.BROKERING}:
+        raise ValidationError("The shortlist can change only in triage or brokering.")
     name = candidate.leader.user.full_name
     candidate.delete()
     _record(request, actor, f"Removed {name} from the shortlist", hub_only=True)
@@ -339,6 +341,12 @@ def offer_make(
         )
     if end < start:
         raise ValidationError({"end": "The end date is before the start date."})
+    today = timezone.localdate()
+    # Past starts are allowed (commissions carried over from spreadsheets); far futures not.
+    if not datetime.date(2000, 1, 1) <= start <= today + datetime.timedelta(days=730):
+        raise ValidationError({"start": "Choose a start within the next two years."})
+    if (end - start).days > 3 * 366:
+        raise ValidationError({"end": "Support longer than three years cannot be offered."})
     offer = Offer(
         request=request,
         lead_organisation=lead_organisation,
@@ -351,7 +359,8 @@ def offer_make(
     )
     offer.full_clean()
     offer.save()
-    _move(request, actor, S.OFFERED, f"Offered to {lead_organisation.name}", message)
+    # The message stays on the offer, for the trust it was sent to.
+    _move(request, actor, S.OFFERED, f"Offered to {lead_organisation.name}")
     return offer
 
 
@@ -389,7 +398,12 @@ def offer_decline(*, offer: Offer, actor: User, reason: str) -> Offer:
     _close_offer(offer, actor, Offer.Status.DECLINED, reason)
     request = _lock(offer.request)
     _move(
-        request, actor, S.BROKERING, f"{offer.lead_organisation.name} declined the offer", reason
+        request,
+        actor,
+        S.BROKERING,
+        f"{offer.lead_organisation.name} declined the offer",
+        reason,
+        hub_only=True,
     )
     return offer
 
@@ -403,7 +417,12 @@ def offer_retract(*, offer: Offer, actor: User, reason: str) -> Offer:
     _close_offer(offer, actor, Offer.Status.RETRACTED, reason)
     request = _lock(offer.request)
     _move(
-        request, actor, S.BROKERING, f"Offer to {offer.lead_organisation.name} retracted", reason
+        request,
+        actor,
+        S.BROKERING,
+        f"Offer to {offer.lead_organisation.name} retracted",
+        reason,
+        hub_only=True,
     )
     return offer
 
@@ -482,7 +501,7 @@ def offer_accept(
         today=today,
     )
     for match in excluded:
-        reasons = [c for c in match.conflicts if c != "No capacity left this term."]
+        reasons = [c for c in match.conflicts if c != NO_CAPACITY]
         if reasons:
             raise ValidationError(f"{match.leader.name} cannot lead here: " + " ".join(reasons))
     total = sum((e.days for e in entries), Decimal("0"))
@@ -490,6 +509,16 @@ def offer_accept(
         raise ValidationError(
             f"The leaders' days add up to {total.normalize():f}, more than the "
             f"{offer.days.normalize():f} days offered."
+        )
+    from .selectors import trust_leader_choices
+
+    allowed = set(trust_leader_choices(user=actor, offer=offer).values_list("pk", flat=True))
+    strangers = [e.leader.user.full_name for e in entries if e.leader.pk not in allowed]
+    if strangers:
+        raise ValidationError(
+            "Name leaders from your own trust, or the leader the hub proposed; not "
+            + ", ".join(strangers)
+            + "."
         )
     _check_capacity(entries, offer.start, offer.end)
 
@@ -597,6 +626,8 @@ def commission_set_funding(
 def commission_set_deadlines(
     *, commission: Commission, actor: User, deadlines: list[tuple[str, datetime.date]]
 ) -> None:
+    """Set the reporting schedule. Rows are changed in place where a report of that kind
+    is still due, so what hangs off a deadline (reminders, reports) keeps its row."""
     commission = (
         Commission.objects.select_for_update().select_related("request").get(pk=commission.pk)
     )
@@ -606,28 +637,44 @@ def commission_set_deadlines(
     finals = [due for kind, due in deadlines if kind == ReportingDeadline.Kind.FINAL]
     if len(finals) != 1:
         raise ValidationError("Set exactly one final report deadline.")
+    latest = commission.end + datetime.timedelta(days=366)
     problems = []
+    if finals[0] < commission.end:
+        problems.append(
+            f"The final report is due once the support has ended: on or after "
+            f"{commission.end:%-d %b %Y}."
+        )
     for kind, due in deadlines:
         if due < commission.start:
             problems.append(f"A report cannot be due ({due:%-d %b %Y}) before the support starts.")
+        if due > latest:
+            problems.append("A report cannot be due more than a year after the support ends.")
         if kind == ReportingDeadline.Kind.INTERIM and due >= finals[0]:
             problems.append("Interim reports must be due before the final report.")
+    interims = [due for kind, due in deadlines if kind == ReportingDeadline.Kind.INTERIM]
+    if len(set(interims)) != len(interims):
+        problems.append("Two interim reports cannot be due on the same day.")
     if problems:
-        raise ValidationError(problems)
-    commission.deadlines.all().delete()
-    ReportingDeadline.objects.bulk_create(
-        ReportingDeadline(commission=commission, kind=kind, due=due)
-        for kind, due in sorted(deadlines, key=lambda d: d[1])
+        raise ValidationError(list(dict.fromkeys(problems)))
+
+    for kind in ReportingDeadline.Kind.values:
+        rows = list(commission.deadlines.filter(kind=kind).order_by("due", "pk"))
+        dues = sorted(due for k, due in deadlines if k == kind)
+        for row, due in zip(rows, dues, strict=False):
+            if row.due != due:
+                row.due = due
+                row.save(update_fields=["due"])
+        for row in rows[len(dues) :]:
+            row.delete()
+        ReportingDeadline.objects.bulk_create(
+            ReportingDeadline(commission=commission, kind=kind, due=due)
+            for due in dues[len(rows) :]
+        )
+    schedule = "; ".join(
+        f"{ReportingDeadline.Kind(k).label.lower()} {d:%-d %b %Y}"
+        for k, d in sorted(deadlines, key=lambda d: d[1])
     )
-    _record(
-        commission.request,
-        actor,
-        "Reporting schedule set: "
-        + "; ".join(
-            f"{ReportingDeadline.Kind(k).label.lower()} {d:%-d %b %Y}"
-            for k, d in sorted(deadlines, key=lambda d: d[1])
-        ),
-    )
+    _record(commission.request, actor, f"Reporting schedule set: {schedule}")
 
 
 @transaction.atomic
@@ -653,6 +700,8 @@ def stream_save(*, actor: User, stream: FundingStream) -> FundingStream:
     if stream.funder.kind != Organisation.Kind.FUNDER:
         raise ValidationError({"funder": "Choose a funder."})
     if stream.pk:
+        # Lock the stream so an allocation cannot slip in while the budget is cut.
+        FundingStream.objects.select_for_update().get(pk=stream.pk)
         allocated = stream.allocations.aggregate(total=Sum("amount"))["total"] or Decimal("0")
         if stream.total_budget < allocated:
             raise ValidationError(

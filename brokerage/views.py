@@ -134,6 +134,12 @@ def request_create(request):
 @login_required
 def request_edit(request, pk):
     support_request = access_request(user=request.user, pk=pk)
+    # Those who may only read the request (QA lead, trust lead, deployed leader) get no form.
+    may_edit = support_request.hub_id in request.user.organisation_ids_for(
+        Role.HUB_COORDINATOR
+    ) or support_request.school_id in request.user.organisation_ids_for(Role.SCHOOL_CONTACT)
+    if not may_edit:
+        raise Http404
     form = SupportRequestForm(
         _posted(request),
         instance=support_request,
@@ -213,8 +219,11 @@ def shortlist_add(request, pk):
     support_request = access_request(user=request.user, pk=pk)
     form = ShortlistForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a system leader from the list.")
-        return redirect(support_request)
+        if "leader" in form.errors:
+            messages.error(request, "Choose a system leader from the list.")
+        else:
+            messages.error(request, " ".join(form.errors["override_reason"]))
+        return redirect(f"{support_request.get_absolute_url()}#shortlist")
     leader = SystemLeaderProfile.objects.filter(pk=form.cleaned_data["leader"]).first()
     try:
         if leader is None:
@@ -421,8 +430,12 @@ def commission_funding(request, pk):
     commission = _coordinator_commission(request, pk)
     streams = FundingStream.objects.filter(hub_id=commission.request.hub_id).with_allocated()
     initial = [{"stream": a.stream, "amount": a.amount} for a in commission.allocations.all()]
+    # No initial when bound: a posted row equal to the saved one at its index would count as
+    # unchanged and be dropped (e.g. when someone else saved since the page was loaded).
     formset = AllocationFormSet(
-        _posted(request), initial=initial, form_kwargs={"streams": streams}
+        _posted(request),
+        initial=None if request.method == "POST" else initial,
+        form_kwargs={"streams": streams},
     )
     if request.method == "POST" and formset.is_valid():
         rows = [(f["stream"], f["amount"]) for f in formset.cleaned_data if f.get("stream")]
@@ -446,7 +459,9 @@ def commission_funding(request, pk):
 def commission_deadlines(request, pk):
     commission = _coordinator_commission(request, pk)
     initial = [{"kind": d.kind, "due": d.due} for d in commission.deadlines.all()]
-    formset = DeadlineFormSet(_posted(request), initial=initial)
+    formset = DeadlineFormSet(
+        _posted(request), initial=None if request.method == "POST" else initial
+    )
     if request.method == "POST" and formset.is_valid():
         rows = [(f["kind"], f["due"]) for f in formset.cleaned_data if f.get("kind")]
         try:

@@ -11,6 +11,7 @@ One module serves every environment; ``DJANGO_ENV`` picks the defaults:
 switches Celery from eager mode (tasks run in the web process) to a real broker.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "django_celery_beat",
+    "simple_history",
     "trust",
     "brokerage",
     "deployments",
@@ -72,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -196,7 +199,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Days are counted in working hours; DESIGN.md §2.
-HOURS_PER_DAY = env.float("HOURS_PER_DAY", default=6.5)
+HOURS_PER_DAY = Decimal(env.str("HOURS_PER_DAY", default="6.5"))
 
 # Security. Production behind a TLS-terminating proxy sets SECURE_PROXY_SSL_HEADER.
 SESSION_COOKIE_HTTPONLY = True

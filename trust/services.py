@@ -168,12 +168,16 @@ def _parse_row(raw: dict[str, str]) -> dict:
 
 
 @transaction.atomic
-def schools_import(*, data: bytes, hub: Organisation | None) -> ImportResult:
+def schools_import(
+    *, data: bytes, hub: Organisation | None, only_this_hub: bool = False
+) -> ImportResult:
     """Create or update schools from an establishment CSV, keyed on URN.
 
     Bad rows are reported with their line number and skipped; good rows are imported.
     Running the same file twice changes nothing. New schools, and existing ones without a
-    hub, join ``hub``; trusts named in the file are found by name or created.
+    hub, join ``hub``; trusts named in the file are found by name or created. With
+    ``only_this_hub`` (a coordinator's upload) a school in another hub's area is skipped
+    with a message rather than changed; the site admin's command may update any school.
     """
     text = decode_csv(data)
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -235,6 +239,17 @@ def schools_import(*, data: bytes, hub: Organisation | None) -> ImportResult:
         rows[parsed["urn"]] = (line, parsed)
 
     existing = {o.urn: o for o in Organisation.objects.filter(urn__in=list(rows))}
+    if only_this_hub and hub is not None:
+        for urn, school in list(existing.items()):
+            if school.hub_id not in (None, hub.pk):
+                line = rows.pop(urn)[0]
+                del existing[urn]
+                result.errors.append(
+                    RowError(
+                        line, urn, "this school is in another hub's area; it was not changed."
+                    )
+                )
+        result.errors.sort(key=lambda e: e.line)
     # A school keeps the hub it has; only new or unassigned schools join this one.
     hub_of = {
         urn: (existing[urn].hub_id if urn in existing else None) or (hub.pk if hub else None)
@@ -313,8 +328,17 @@ def school_import_start(
     school_import = SchoolImport.objects.create(
         hub=hub, uploaded_by=user, file_name=file_name[:255], data=data
     )
-    transaction.on_commit(lambda: school_import_run_task.delay(school_import.pk))
+    transaction.on_commit(lambda: _enqueue(school_import_run_task, school_import.pk))
     return school_import
+
+
+def _enqueue(task, *args) -> None:
+    """Send a task to the broker after commit. If the broker is down the saved row stays
+    pending and is picked up later; the person's request does not fail."""
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.exception("Could not queue %s%r; it stays pending", task.name, args)
 
 
 # A worker that died mid-import leaves its row "running"; after this long another may take it.
@@ -340,7 +364,9 @@ def school_import_run(*, import_id: int) -> SchoolImport | None:
         return None
     school_import = SchoolImport.objects.select_related("hub").get(pk=import_id)
     try:
-        result = schools_import(data=bytes(school_import.data), hub=school_import.hub)
+        result = schools_import(
+            data=bytes(school_import.data), hub=school_import.hub, only_this_hub=True
+        )
     except ImportFileError as exc:
         school_import.status = SchoolImport.Status.FAILED
         school_import.failure = str(exc)

@@ -9,7 +9,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .filters import LeaderFilter, OrganisationFilter
 from .forms import SchoolImportForm
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request):
     """For load balancers and uptime checks: 200 when the database (and broker) answer."""

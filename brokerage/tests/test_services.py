@@ -647,12 +647,9 @@ def test_coordinator_offers_a_brokered_request_to_a_trust(
         leader_profile,
         coordinator,
     )
-    assert state_changes(shortlisted)[-1] == (
-        coordinator,
-        "brokering",
-        "offered",
-        "Six days across the year.",
-    )
+    # The message goes to the trust on the offer, not onto the timeline others can read.
+    assert state_changes(shortlisted)[-1] == (coordinator, "brokering", "offered", "")
+    assert offer.message == "Six days across the year."
     assert shortlisted.events.last().action == f"Offered to {lead_trust.name}"
 
 
@@ -857,14 +854,17 @@ def test_only_the_offers_trust_lead_may_reply(request, open_offer, leader_profil
 
 
 def test_accepting_creates_the_commission_with_its_leaders_and_deadlines(
-    open_offer, trust_lead, leader_profile, other_trust_leader
+    open_offer, trust_lead, leader_profile, trust_school
 ):
+    from trust.tests.factories import system_leader
+
+    colleague = system_leader(trust_school)
     # open_offer runs from today (5 Oct 2026) for 120 days, to 2 Feb 2027.
     commission = services.offer_accept(
         offer=open_offer,
         actor=trust_lead,
         lead=services.LeaderDays(leader_profile, Decimal("4"), True),
-        supporting=[services.LeaderDays(other_trust_leader, Decimal("2"), True)],
+        supporting=[services.LeaderDays(colleague, Decimal("2"), True)],
         today=TODAY,
     )
 
@@ -876,7 +876,7 @@ def test_accepting_creates_the_commission_with_its_leaders_and_deadlines(
         (cl.leader, cl.role, cl.days, cl.release_agreed) for cl in commission.leaders.all()
     ] == [
         (leader_profile, CommissionLeader.Role.LEAD, Decimal("4"), True),
-        (other_trust_leader, CommissionLeader.Role.SUPPORTING, Decimal("2"), True),
+        (colleague, CommissionLeader.Role.SUPPORTING, Decimal("2"), True),
     ]
     assert commission.lead.leader == leader_profile
     assert [(d.kind, d.due) for d in commission.deadlines.all()] == [
@@ -891,7 +891,7 @@ def test_accepting_creates_the_commission_with_its_leaders_and_deadlines(
     assert state_changes(request)[-1] == (trust_lead, "offered", "commissioned", "")
     assert request.events.last().action == (
         f"{open_offer.lead_organisation.name} accepted; commissioned with "
-        f"{leader_profile.user.full_name}, {other_trust_leader.user.full_name}"
+        f"{leader_profile.user.full_name}, {colleague.user.full_name}"
     )
 
 
@@ -1528,3 +1528,17 @@ def test_two_trusts_accepting_at_once_cannot_overbook_a_shared_leader(
     assert sum(cl.days for cl in booked) == Decimal("6")
     assert Commission.objects.count() == 1
     assert Offer.objects.filter(status=Offer.Status.OPEN).count() == 1
+
+
+def test_a_trust_lead_cannot_name_another_trusts_leader(
+    open_offer, trust_lead, leader_profile, other_trust_leader
+):
+    with pytest.raises(ValidationError, match="Name leaders from your own trust"):
+        services.offer_accept(
+            offer=open_offer,
+            actor=trust_lead,
+            lead=services.LeaderDays(leader_profile, Decimal("4"), True),
+            supporting=[services.LeaderDays(other_trust_leader, Decimal("2"), True)],
+            today=TODAY,
+        )
+    assert not Commission.objects.exists()

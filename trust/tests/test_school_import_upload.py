@@ -213,3 +213,52 @@ def test_import_page_queries_do_not_grow_with_imports(
     with django_assert_max_num_queries(8):
         response = client.get(URL)
     assert response.text.count(".csv</a>") == 10
+
+
+def test_a_coordinator_cannot_change_another_hubs_schools_by_upload(
+    client, outsider, trust_school, django_capture_on_commit_callbacks
+):
+    """The national file lists every school; an upload changes only the uploader's hub."""
+    row = (
+        GOOD_ROW.splitlines()[0]
+        + "\r\n"
+        + (
+            f"{trust_school.urn},Hacked Name,Leeds,Community school,Primary,Closed,LS9 8AB,"
+            "430000,433000,Evil Trust\r\n"
+        )
+    )
+    client.force_login(outsider)
+    response = upload(client, "s.csv", row.encode(), django_capture_on_commit_callbacks)
+    assert "in another hub&#x27;s area" in response.text
+    trust_school.refresh_from_db()
+    assert trust_school.name == "Beck Primary"
+    assert trust_school.is_open
+    assert not Organisation.objects.filter(name="Evil Trust").exists()
+
+
+def test_an_upload_is_kept_when_the_broker_is_down(
+    client, coordinator, settings, django_capture_on_commit_callbacks
+):
+    """A broker that refuses connections must not turn the upload into an error page; the
+    import waits, pending, for a worker."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    names = ("task_always_eager", "broker_url", "broker_connection_timeout")
+    saved = {name: app.conf[name] for name in names}
+    app.conf.update(
+        task_always_eager=False, broker_url="redis://127.0.0.1:1/0", broker_connection_timeout=1
+    )
+    app.pool.force_close_all()
+    client.force_login(coordinator)
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            response = client.post(URL, {"file": SimpleUploadedFile("s.csv", GOOD_ROW.encode())})
+    finally:
+        app.conf.update(saved)
+        app.pool.force_close_all()
+    assert len(callbacks) == 1  # the task was offered to the (absent) broker
+    assert response.status_code == 302
+    assert SchoolImport.objects.get().status == SchoolImport.Status.PENDING
