@@ -103,7 +103,15 @@ class RequiredReasonForm(forms.Form):
 
 
 class ShortlistForm(forms.Form):
-    leader = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**62)
+    leader = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        max_value=2**62,
+        error_messages=dict.fromkeys(
+            ("required", "invalid", "min_value", "max_value"),
+            "Choose a system leader from the list.",
+        ),
+    )
     override_reason = forms.CharField(
         label="Reason for overriding the conflict",
         widget=forms.Textarea(attrs={"rows": 2, "maxlength": 2000}),

@@ -462,6 +462,21 @@ def add_working_days(day: datetime.date, count: int) -> datetime.date:
 
 
 class CommissionQuerySet(models.QuerySet):
+    @staticmethod
+    def _working_access(user) -> Q:
+        return (
+            Q(request__hub_id__in=user.organisation_ids_for(*HUB_ROLES))
+            | Q(lead_organisation_id__in=user.organisation_ids_for(Role.TRUST_LEAD))
+            | Q(request__school_id__in=user.organisation_ids_for(Role.SCHOOL_CONTACT))
+            | Q(pk__in=CommissionLeader.objects.filter(leader__user=user).values("commission"))
+        )
+
+    def exclude_funder_access(self, user):
+        """Commissions the user sees through their work on them, not only as a funder."""
+        if user.is_superuser:
+            return self.all()
+        return self.filter(self._working_access(user))
+
     def visible_to(self, user):
         """Hub staff, the lead organisation's trust leads, the leaders deployed on it, the
         supported school's contacts and the funders whose money it uses."""
@@ -469,12 +484,7 @@ class CommissionQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self.all()
-        q = (
-            Q(request__hub_id__in=user.organisation_ids_for(*HUB_ROLES))
-            | Q(lead_organisation_id__in=user.organisation_ids_for(Role.TRUST_LEAD))
-            | Q(request__school_id__in=user.organisation_ids_for(Role.SCHOOL_CONTACT))
-            | Q(pk__in=CommissionLeader.objects.filter(leader__user=user).values("commission"))
-        )
+        q = self._working_access(user)
         funders = user.organisation_ids_for(Role.FUNDER_VIEWER)
         if funders:
             q |= Q(

@@ -109,17 +109,18 @@ def request_create(*, actor: User, school: Organisation, submit: bool, **fields)
     return request
 
 
+def request_editable_by(*, request: SupportRequest, user: User) -> bool:
+    """The school edits its request while it is a draft; the hub until it is offered."""
+    if _is_coordinator(user, request):
+        return request.status in {S.DRAFT, S.SUBMITTED, S.TRIAGE, S.BROKERING}
+    return _is_school_contact(user, request) and request.status == S.DRAFT
+
+
 @transaction.atomic
 def request_update(*, request: SupportRequest, actor: User, **fields) -> SupportRequest:
     """Edit a request: its school while it is a draft; the hub until it is offered."""
     request = _lock(request)
-    if _is_coordinator(actor, request):
-        editable = {S.DRAFT, S.SUBMITTED, S.TRIAGE, S.BROKERING}
-    elif _is_school_contact(actor, request):
-        editable = {S.DRAFT}
-    else:
-        editable = set()
-    if request.status not in editable:
+    if not request_editable_by(request=request, user=actor):
         raise ValidationError(
             f"This request is {request.get_status_display().lower()} and can no longer be "
             "edited by you. Ask the hub coordinator to change it."

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
@@ -25,7 +25,7 @@ from .forms import (
     SupportingFormSet,
     SupportRequestForm,
 )
-from .models import FundingStream, Offer, SupportRequest
+from .models import Commission, FundingStream, Offer, SupportRequest
 from .selectors import (
     access_commission,
     access_offer,
@@ -134,12 +134,11 @@ def request_create(request):
 @login_required
 def request_edit(request, pk):
     support_request = access_request(user=request.user, pk=pk)
-    # Those who may only read the request (QA lead, trust lead, deployed leader) get no form.
-    may_edit = support_request.hub_id in request.user.organisation_ids_for(
-        Role.HUB_COORDINATOR
-    ) or support_request.school_id in request.user.organisation_ids_for(Role.SCHOOL_CONTACT)
-    if not may_edit:
-        raise Http404
+    if not services.request_editable_by(request=support_request, user=request.user):
+        raise PermissionDenied(
+            f"This request is {support_request.get_status_display().lower()}, so you can no "
+            "longer edit it. Ask the hub coordinator if something needs to change."
+        )
     form = SupportRequestForm(
         _posted(request),
         instance=support_request,
@@ -166,7 +165,7 @@ def request_detail(request, pk):
     return _render_request_detail(request, support_request, ReasonForm())
 
 
-def _render_request_detail(request, support_request, reason_form, status=200):
+def _render_request_detail(request, support_request, reason_form, status=200, shortlist_form=None):
     user = request.user
     is_hub = support_request.hub_id in user.organisation_ids_for(*HUB_ROLES)
     context = {
@@ -177,6 +176,8 @@ def _render_request_detail(request, support_request, reason_form, status=200):
         "is_coordinator": support_request.hub_id
         in user.organisation_ids_for(Role.HUB_COORDINATOR),
         "reason_form": reason_form,
+        "shortlist_form": shortlist_form,
+        "can_edit": services.request_editable_by(request=support_request, user=user),
         "offers": offer_list_for(user=user).filter(request=support_request),
         "commission": getattr(support_request, "commission", None),
     }
@@ -218,28 +219,32 @@ def request_transition(request, pk, action):
 def shortlist_add(request, pk):
     support_request = access_request(user=request.user, pk=pk)
     form = ShortlistForm(request.POST)
-    if not form.is_valid():
-        if "leader" in form.errors:
-            messages.error(request, "Choose a system leader from the list.")
-        else:
-            messages.error(request, " ".join(form.errors["override_reason"]))
-        return redirect(f"{support_request.get_absolute_url()}#shortlist")
-    leader = SystemLeaderProfile.objects.filter(pk=form.cleaned_data["leader"]).first()
-    try:
-        if leader is None:
-            raise ValidationError("That system leader is not in your hub's area.")
-        services.candidate_shortlist(
-            request=support_request,
-            actor=request.user,
-            leader=leader,
-            today=timezone.localdate(),
-            override_reason=form.cleaned_data["override_reason"],
+    if form.is_valid():
+        leader = (
+            SystemLeaderProfile.objects.visible_to(request.user)
+            .select_related("user")
+            .filter(pk=form.cleaned_data["leader"])
+            .first()
         )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"{leader.user.full_name} is on the shortlist.")
-    return redirect(f"{support_request.get_absolute_url()}#shortlist")
+        try:
+            if leader is None:
+                raise ValidationError("That system leader is not in your hub's area.")
+            services.candidate_shortlist(
+                request=support_request,
+                actor=request.user,
+                leader=leader,
+                today=timezone.localdate(),
+                override_reason=form.cleaned_data["override_reason"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"{leader.user.full_name} is on the shortlist.")
+            return redirect(f"{support_request.get_absolute_url()}#shortlist")
+    # Refused: the page again, with the override reason as typed.
+    return _render_request_detail(
+        request, support_request, ReasonForm(), status=400, shortlist_form=form
+    )
 
 
 @login_required
@@ -402,16 +407,23 @@ def commission_list(request):
 @login_required
 def commission_detail(request, pk):
     commission = access_commission(user=request.user, pk=pk)
-    is_coordinator = commission.request.hub_id in request.user.organisation_ids_for(
-        Role.HUB_COORDINATOR
-    )
+    user = request.user
+    allocations = list(commission.allocations.all())
+    # A funder sees the money it gives, not other funders' or the grant's conditions.
+    funder_only = not Commission.objects.exclude_funder_access(user).filter(pk=pk).exists()
+    if funder_only:
+        funders = user.organisation_ids_for(Role.FUNDER_VIEWER)
+        allocations = [a for a in allocations if a.stream.funder_id in funders]
     context = {
         "commission": commission,
-        "is_coordinator": is_coordinator,
+        "is_coordinator": commission.request.hub_id
+        in user.organisation_ids_for(Role.HUB_COORDINATOR),
+        "funder_only": funder_only,
+        "allocations": allocations,
         "deadlines": commission.deadlines.all(),
-        "total_funding": sum(a.amount for a in commission.allocations.all()),
-        "carry_forward": sum(a.amount for a in commission.allocations.all() if a.carry_forward),
-        "can_see_request": SupportRequest.objects.visible_to(request.user)
+        "total_funding": sum(a.amount for a in allocations),
+        "carry_forward": sum(a.amount for a in allocations if a.carry_forward),
+        "can_see_request": SupportRequest.objects.visible_to(user)
         .filter(pk=commission.request_id)
         .exists(),
     }

@@ -115,14 +115,15 @@ ROLES = (
 # What a GET answers for each role, in the order of ROLES. The world: a request for the
 # supported school, shortlisted, offered to the lead trust, accepted (the leader is deployed)
 # and funded from the funder's stream. The outsider coordinates another hub.
-# Anonymous visitors are always sent to sign in.
+# Anonymous visitors are always sent to sign in. Editing the commissioned request is 403 for
+# those who can see it: theirs to read, no longer anyone's to change.
 # fmt: off
 EXPECTED = {
     #                        coord qa   trust lead school neigh funder outsider
     "pipeline":             (200, 200, 404, 404, 404, 404, 404, 200),
     "request_create":       (200, 404, 404, 404, 200, 200, 404, 200),
     "request_detail":       (200, 200, 200, 200, 200, 404, 404, 404),
-    "request_edit":         (200, 404, 404, 404, 200, 404, 404, 404),
+    "request_edit":         (403, 403, 403, 403, 403, 404, 404, 404),
     "request_transition":   (405, 405, 405, 405, 405, 405, 405, 405),
     "shortlist_add":        (405, 405, 405, 405, 405, 405, 405, 405),
     "shortlist_remove":     (405, 405, 405, 405, 405, 405, 405, 405),
@@ -420,11 +421,12 @@ def test_school_contact_cannot_edit_a_submitted_request_and_is_told_why(
         actor=coordinator, school=supported_school, status="submitted"
     )
     as_user(client, school_contact)
-    data = form_data(title="My change")
-    response = client.post(reverse("brokerage:request_edit", args=[submitted.pk]), data)
-    assert response.status_code == 200
-    assert "can no longer be edited by you" in response.text
-    assert "My change" in response.text
+    url = reverse("brokerage:request_edit", args=[submitted.pk])
+    page = client.get(url)
+    assert page.status_code == 403
+    assert "you can no longer edit it" in page.text
+    response = client.post(url, form_data(title="My change"))
+    assert response.status_code == 403
     submitted.refresh_from_db()
     assert submitted.title == "Maths leadership"
 
@@ -548,7 +550,7 @@ def shortlist(client, support_request, **data):
 def test_shortlisting_junk_says_so(client, coordinator, brokering_request, leader, message):
     as_user(client, coordinator)
     response = shortlist(client, brokering_request, leader=leader)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in response.text
     assert not brokering_request.candidates.exists()
 
@@ -1727,3 +1729,19 @@ def test_offer_messages_and_decline_reasons_are_shown_escaped(
     ):
         assert ESCAPED_SCRIPT in page.text
         assert SCRIPT not in page.text
+
+
+def test_a_refused_override_keeps_the_reason_the_coordinator_typed(
+    client, coordinator, brokering_request
+):
+    from trust.tests.factories import system_leader
+
+    conflicted = system_leader(brokering_request.school)  # works at the school itself
+    as_user(client, coordinator)
+    url = reverse("brokerage:shortlist_add", args=[brokering_request.pk])
+    typed = "Knows the school well. " * 100  # over the 2,000-character limit
+    response = client.post(url, {"leader": conflicted.pk, "override_reason": typed})
+    assert response.status_code == 400
+    assert "at most 2000 characters" in response.text
+    assert typed.strip() in response.text
+    assert not brokering_request.candidates.exists()

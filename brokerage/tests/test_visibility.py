@@ -83,3 +83,31 @@ def test_funder_home_shows_their_streams_with_what_is_left(
     assert "Opportunity Area 2026-27" in response.text
     assert "£10,000.00" in response.text
     assert elsewhere.name not in response.text
+
+
+def test_a_funder_sees_only_its_own_money_on_a_commission(
+    client, commission, coordinator, funder_viewer, oa_stream, hub
+):
+    from decimal import Decimal
+
+    from brokerage import services
+    from brokerage.tests.factories import FundingStreamFactory
+
+    other_funders = FundingStreamFactory(hub=hub, name="Other Funder Pot")
+    services.commission_set_funding(
+        commission=commission,
+        actor=coordinator,
+        allocations=[(oa_stream, Decimal("1000")), (other_funders, Decimal("2500"))],
+    )
+    services.commission_update(
+        commission=commission, actor=coordinator, grant_conditions="Private condition"
+    )
+    client.force_login(funder_viewer)
+    page = client.get(commission.get_absolute_url()).text
+    assert "£1,000.00" in page
+    assert "Other Funder Pot" not in page
+    assert "£3,500.00" not in page
+    assert "Private condition" not in page
+    client.force_login(coordinator)
+    page = client.get(commission.get_absolute_url()).text
+    assert "Other Funder Pot" in page and "£3,500.00" in page and "Private condition" in page
