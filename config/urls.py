@@ -17,5 +17,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("brokerage.urls")),
+    path("", include("deployments.urls")),
     path("", include("trust.urls")),
 ]

@@ -1,0 +1,81 @@
+"""Reads for deployment screens, scoped, with their joins done."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from brokerage.models import Commission, ReportingDeadline
+from trust.models import User
+
+from .models import ActionPlan, Deployment, Objective, PlannedVisit, Visit, VisitObjective
+
+
+def deployment_list_for(*, user: User) -> QuerySet[Deployment]:
+    return (
+        Deployment.objects.visible_to(user)
+        .select_related(
+            "leader__user", "commission__request__school", "commission__lead_organisation"
+        )
+        .with_hours_used()
+    )
+
+
+def access_deployment(*, user: User, pk: int) -> Deployment:
+    return get_object_or_404(deployment_list_for(user=user), pk=pk)
+
+
+def leader_deployments(*, user: User, today: datetime.date):
+    """A leader's active deployments with days used, last visit, next report due and
+    planned visits now past without a record ("to log")."""
+    upcoming = ReportingDeadline.objects.filter(due__gte=today).order_by("due")
+    to_log = PlannedVisit.objects.filter(visit__isnull=True, date__lt=today)
+    return (
+        deployment_list_for(user=user)
+        .filter(leader__user=user, commission__end__gte=today - datetime.timedelta(days=30))
+        .prefetch_related(
+            Prefetch("commission__deadlines", queryset=upcoming, to_attr="upcoming_deadlines"),
+            Prefetch("planned_visits", queryset=to_log, to_attr="to_log"),
+        )
+        .order_by("commission__end", "pk")
+    )
+
+
+def visit_list_for(*, user: User) -> QuerySet[Visit]:
+    return (
+        Visit.objects.visible_to(user)
+        .select_related(
+            "deployment__leader__user", "deployment__commission__request__school", "recorded_by"
+        )
+        .prefetch_related(
+            Prefetch("progress", queryset=VisitObjective.objects.select_related("objective"))
+        )
+    )
+
+
+def access_visit(*, user: User, pk: int) -> Visit:
+    return get_object_or_404(visit_list_for(user=user), pk=pk)
+
+
+def access_plan_commission(*, user: User, pk: int) -> Commission:
+    return get_object_or_404(
+        Commission.objects.visible_to(user).select_related("request__school", "lead_organisation"),
+        pk=pk,
+    )
+
+
+def plan_for(commission: Commission) -> ActionPlan | None:
+    return ActionPlan.objects.filter(commission=commission).first()
+
+
+def objectives_for(commission: Commission) -> QuerySet[Objective]:
+    return Objective.objects.filter(plan__commission=commission)
+
+
+def access_objective(*, user: User, pk: int) -> Objective:
+    return get_object_or_404(
+        Objective.objects.visible_to(user).select_related("plan__commission__request__school"),
+        pk=pk,
+    )
