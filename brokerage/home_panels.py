@@ -43,10 +43,6 @@ def school_panel(user):
     return {"requests": request_list_for(user=user).filter(school_id__in=schools)[:20]}
 
 
-def leader_panel(user):
-    return {"commissions": commission_list_for(user=user).filter(leaders__leader__user=user)}
-
-
 def funder_panel(user):
     return {"streams": stream_list_for(user=user)}
 
@@ -56,5 +52,4 @@ def register():
     home.register(Role.QA_LEAD, "brokerage/panels/hub.html", hub_panel, order=10)
     home.register(Role.TRUST_LEAD, "brokerage/panels/trust.html", trust_panel, order=10)
     home.register(Role.SCHOOL_CONTACT, "brokerage/panels/school.html", school_panel, order=10)
-    home.register(Role.SYSTEM_LEADER, "brokerage/panels/leader.html", leader_panel, order=10)
     home.register(Role.FUNDER_VIEWER, "brokerage/panels/funder.html", funder_panel, order=10)

@@ -473,6 +473,8 @@ class CommissionQuerySet(models.QuerySet):
 
     def exclude_funder_access(self, user):
         """Commissions the user sees through their work on them, not only as a funder."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
         if user.is_superuser:
             return self.all()
         return self.filter(self._working_access(user))

@@ -11,6 +11,7 @@ One module serves every environment; ``DJANGO_ENV`` picks the defaults:
 switches Celery from eager mode (tasks run in the web process) to a real broker.
 """
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -224,6 +225,15 @@ if IS_PRODUCTION:
 
 if DJANGO_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # A file, not shared-cache memory: the live server's threads then wait for each
+        # other's writes as production SQLite would, instead of failing "table is locked".
+        import tempfile
+
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(Path(tempfile.gettempdir()) / f"brokerage-test-{os.getpid()}.sqlite3")
+        }
+        DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 LOGGING = {

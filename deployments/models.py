@@ -33,12 +33,12 @@ class RAG(models.TextChoices):
 
 class DeploymentQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The leader themself, and everyone who may see the commission."""
+        """Everyone who works on or with the commission (funders see money, not visits)."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_superuser:
             return self.all()
-        return self.filter(commission__in=Commission.objects.visible_to(user))
+        return self.filter(commission__in=Commission.objects.exclude_funder_access(user))
 
     def active_on(self, day):
         return self.filter(commission__start__lte=day, commission__end__gte=day)
@@ -107,7 +107,7 @@ class ObjectiveQuerySet(models.QuerySet):
     def visible_to(self, user):
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        return self.filter(plan__commission__in=Commission.objects.visible_to(user))
+        return self.filter(plan__commission__in=Commission.objects.exclude_funder_access(user))
 
 
 class Objective(models.Model):
@@ -141,13 +141,15 @@ class Objective(models.Model):
 class VisitQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Who may see a visit: everyone who may see its commission, except that a visit
-        flagged with a safeguarding concern is seen only by the hub and the commission's
-        Lead System Leader."""
+        flagged with a safeguarding concern is seen only by the hub, the commission's
+        Lead System Leader and the leader who wrote it."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_superuser:
             return self.all()
-        visible = self.filter(deployment__commission__in=Commission.objects.visible_to(user))
+        visible = self.filter(
+            deployment__commission__in=Commission.objects.exclude_funder_access(user)
+        )
         hubs = user.organisation_ids_for(*HUB_ROLES)
         lead_of = CommissionLeader.objects.filter(
             leader__user=user, role=CommissionLeader.Role.LEAD
@@ -156,6 +158,7 @@ class VisitQuerySet(models.QuerySet):
             Q(safeguarding_concern=False)
             | Q(deployment__commission__request__hub_id__in=hubs)
             | Q(deployment__commission__in=lead_of)
+            | Q(recorded_by=user)
         )
 
 

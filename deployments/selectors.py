@@ -61,7 +61,9 @@ def access_visit(*, user: User, pk: int) -> Visit:
 
 def access_plan_commission(*, user: User, pk: int) -> Commission:
     return get_object_or_404(
-        Commission.objects.visible_to(user).select_related("request__school", "lead_organisation"),
+        Commission.objects.exclude_funder_access(user).select_related(
+            "request__school", "lead_organisation"
+        ),
         pk=pk,
     )
 
