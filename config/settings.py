@@ -104,6 +104,12 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Take the write lock at BEGIN and wait for it, so two saves at once queue up rather
+    # than one failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -233,7 +239,6 @@ if DJANGO_ENV == "test":
         DATABASES["default"]["TEST"] = {
             "NAME": str(Path(tempfile.gettempdir()) / f"brokerage-test-{os.getpid()}.sqlite3")
         }
-        DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 LOGGING = {

@@ -80,7 +80,7 @@ def seed() -> list[str]:
         last = min(today, commission.end)
         span = max((last - commission.start).days, 1)
         for deployment in commission.leaders.all():
-            for n in range(rng.randint(4, 10) if deployment.role == "lead" else rng.randint(2, 4)):
+            for n in range(rng.randint(6, 12) if deployment.role == "lead" else rng.randint(4, 6)):
                 day = commission.start + datetime.timedelta(days=rng.randint(0, span))
                 if day > today:
                     continue

@@ -18,6 +18,20 @@
     try { return JSON.parse(localStorage.getItem(name)) || fallback; } catch (e) { return fallback; }
   }
   function write(name, value) { localStorage.setItem(name, JSON.stringify(value)); }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16)), h = "";
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    for (var i = 0; i < 16; i++) h += (b[i] + 256).toString(16).slice(1) + (i === 3 || i === 5 || i === 7 || i === 9 ? "-" : "");
+    return h;
+  }
+  // A visit with this key is on the server: the form on screen must not send it again as a
+  // new visit (the server would refuse it for ever), so it gets a new key.
+  function retireKey(key, clear) {
+    if (form.elements.key.value !== key) return;
+    if (clear) form.reset();
+    form.elements.key.value = newKey();
+  }
 
   function serialise() {
     var data = {};
@@ -77,6 +91,7 @@
           if (response.status === 201 || response.status === 200 || response.status === 409) {
             write(QUEUE, read(QUEUE, []).filter(function (q) { return q.key !== item.key; }));
             localStorage.removeItem(item.draftKey);
+            retireKey(item.key, response.status !== 409);
             if (response.status === 409) say("A queued visit clashed with one already saved; it was not sent again.", "warning");
             else say("Your visit has been sent and saved.", "success");
           } else if (response.status === 403) {
@@ -114,7 +129,11 @@
         });
       }
       if (response.status === 409) {
-        return response.json().then(function (data) { say(data.error, "danger"); });
+        return response.json().then(function (data) {
+          retireKey(item.key, false);
+          write(draftKey, serialise());
+          say(data.error, "danger");
+        });
       }
       // Anything else (invalid input, expired session): let the server show the form,
       // with what was typed, the ordinary way. The draft stays on the device.
