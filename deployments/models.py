@@ -190,6 +190,7 @@ class Visit(models.Model):
     next_steps = models.TextField(max_length=5000)
     people_met = models.CharField(max_length=500, blank=True)
     safeguarding_concern = models.BooleanField(default=False)
+    safeguarding_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
     idempotency_key = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     payload_digest = models.CharField(max_length=64, editable=False)
     recorded_by = models.ForeignKey(

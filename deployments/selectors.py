@@ -81,3 +81,25 @@ def access_objective(*, user: User, pk: int) -> Objective:
         Objective.objects.visible_to(user).select_related("plan__commission__request__school"),
         pk=pk,
     )
+
+
+def history_with_changes(records, *, limit: int = 30) -> list[tuple[object, list[tuple]]]:
+    """Each historical record with what it changed: (field label, old, new) triples."""
+    records = list(records.select_related("history_user")[: limit + 1])
+    rows = []
+    for record, previous in zip(records, [*records[1:], None], strict=False):
+        changes = []
+        if previous is not None:
+            delta = record.diff_against(previous)
+            for change in delta.changes:
+                field = record.instance._meta.get_field(change.field)
+                labels = dict(field.flatchoices) if field.choices else {}
+                changes.append(
+                    (
+                        field.verbose_name,
+                        labels.get(change.old, change.old),
+                        labels.get(change.new, change.new),
+                    )
+                )
+        rows.append((record, changes))
+    return rows[:limit]

@@ -63,7 +63,8 @@ def _require_plan_editor(user: User, commission: Commission) -> None:
 @transaction.atomic
 def plan_save(*, commission: Commission, actor: User, scope: str, scope_name: str) -> ActionPlan:
     _require_plan_editor(actor, commission)
-    plan, _ = ActionPlan.objects.get_or_create(commission=commission)
+    plan = ActionPlan.objects.filter(commission=commission).first()
+    plan = plan or ActionPlan(commission=commission)
     if scope != ActionPlan.Scope.SCHOOL and not scope_name.strip():
         raise ValidationError({"scope_name": "Name the subject or faculty the plan is for."})
     plan.scope = scope
@@ -84,7 +85,12 @@ def objective_save(
     """Add an objective to the commission's plan, or change one; history keeps every
     version with who changed it."""
     _require_plan_editor(actor, commission)
-    plan, _ = ActionPlan.objects.get_or_create(commission=commission)
+    plan = ActionPlan.objects.filter(commission=commission).first()
+    if plan is None:
+        # Created here with its author, so the plan's history says who started it.
+        plan = ActionPlan(commission=commission)
+        plan._history_user = actor
+        plan.save()
     if objective is None:
         objective = Objective(plan=plan, position=plan.objectives.count())
     elif objective.plan_id != plan.pk:
@@ -133,7 +139,7 @@ def _check_visit(deployment: CommissionLeader, data: VisitInput, today: datetime
     errors = {}
     if data.date > today:
         errors["date"] = "A visit is recorded once it has happened; plan future visits instead."
-    elif data.date < commission.start - datetime.timedelta(days=7):
+    elif data.date < commission.start:
         errors["date"] = f"The support started on {commission.start:%-d %B %Y}."
     if not Decimal("0") < Decimal(data.duration_hours) <= Decimal("12"):
         errors["duration_hours"] = "A visit lasts more than 0 and at most 12 hours."
@@ -306,18 +312,26 @@ def visit_plan(
         raise ValidationError({"date": "Plan a visit for today or later."})
     if date > deployment.commission.end + datetime.timedelta(days=30):
         raise ValidationError({"date": "That is after the support ends."})
-    return PlannedVisit.objects.create(deployment_id=deployment.pk, date=date, mode=mode)
+    planned = PlannedVisit(deployment_id=deployment.pk, date=date, mode=mode)
+    planned.full_clean(exclude=["visit"])
+    planned.save()
+    return planned
 
 
 def safeguarding_alert_send(*, visit_id: int) -> int:
     """Email the hub coordinators that a visit flagged a safeguarding concern. The email
     names the school and links to the record; it does not carry the record itself."""
     from django.conf import settings
-    from django.core.mail import send_mail
     from django.urls import reverse
 
     from trust.models import Membership
 
+    # Claim the alert before sending, so overlapping deliveries of the task send it once.
+    now = timezone.now()
+    if not Visit.objects.filter(pk=visit_id, safeguarding_alerted_at__isnull=True).update(
+        safeguarding_alerted_at=now
+    ):
+        return 0
     visit = Visit.objects.select_related(
         "deployment__commission__request__school", "recorded_by"
     ).get(pk=visit_id)
@@ -330,6 +344,17 @@ def safeguarding_alert_send(*, visit_id: int) -> int:
     if not recipients:
         return 0
     link = settings.SITE_URL.rstrip("/") + reverse("deployments:visit_detail", args=[visit.pk])
+    try:
+        return _send_alert(visit, request, recipients, link)
+    except Exception:
+        # Not sent: release the claim so the task's retry can send it.
+        Visit.objects.filter(pk=visit_id).update(safeguarding_alerted_at=None)
+        raise
+
+
+def _send_alert(visit, request, recipients, link) -> int:
+    from django.core.mail import send_mail
+
     return send_mail(
         subject=f"Safeguarding concern flagged: {request.school.name}",
         message=(

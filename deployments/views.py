@@ -15,6 +15,7 @@ from .selectors import (
     access_objective,
     access_plan_commission,
     access_visit,
+    history_with_changes,
     objectives_for,
     plan_for,
     visit_list_for,
@@ -187,6 +188,12 @@ def visit_edit(request, pk):
 @require_POST
 def visit_respond(request, pk):
     visit = access_visit(user=request.user, pk=pk)
+    school_id = visit.deployment.commission.request.school_id
+    if school_id not in request.user.organisation_ids_for("school_contact"):
+        raise PermissionDenied("Only the supported school responds to a record of visit.")
+    if visit.is_responded:
+        messages.error(request, "The school has already responded to this record.")
+        return redirect(visit)
     form = ResponseForm(request.POST)
     if form.is_valid():
         try:
@@ -252,7 +259,7 @@ def plan_detail(request, pk):
         "objectives": objectives_for(commission),
         "can_edit": can_edit,
         "form": form,
-        "history": plan.history.select_related("history_user")[:20] if plan else [],
+        "history": history_with_changes(plan.history.all()) if plan else [],
     }
     return render(request, "deployments/plan_detail.html", context)
 
@@ -293,7 +300,7 @@ def objective_detail(request, pk):
         "objective": objective,
         "commission": objective.plan.commission,
         "page_obj": page,
-        "history": objective.history.select_related("history_user")[:30],
+        "history": history_with_changes(objective.history.all()),
         "visits_url": reverse(
             "deployments:commission_visits", args=[objective.plan.commission_id]
         ),

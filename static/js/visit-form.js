@@ -62,6 +62,20 @@
 
   function body() { return new URLSearchParams(new FormData(form)).toString(); }
 
+  function isJson(response) {
+    return (response.headers.get("Content-Type") || "").indexOf("json") !== -1;
+  }
+  var SIGN_IN_AGAIN = "Your session has ended. Your visit is kept on this phone: sign in again, " +
+    "open this form, and it will be sent.";
+
+  // A queued visit goes with this page's CSRF token: signing in again replaces the token.
+  function fresh(item) {
+    var token = form.elements.csrfmiddlewaretoken.value;
+    var params = new URLSearchParams(item.body);
+    params.set("csrfmiddlewaretoken", token);
+    return { url: item.url, body: params.toString(), key: item.key, csrf: token, draftKey: item.draftKey };
+  }
+
   function send(item) {
     return fetch(item.url, {
       method: "POST",
@@ -87,8 +101,10 @@
     say("Sending the visit you saved while offline…", "info");
     queue.reduce(function (chain, item) {
       return chain.then(function () {
-        return send(item).then(function (response) {
-          if (response.status === 201 || response.status === 200 || response.status === 409) {
+        return send(fresh(item)).then(function (response) {
+          if (response.redirected || !isJson(response)) {
+            say(SIGN_IN_AGAIN, "warning");
+          } else if (response.status === 201 || response.status === 200 || response.status === 409) {
             write(QUEUE, read(QUEUE, []).filter(function (q) { return q.key !== item.key; }));
             localStorage.removeItem(item.draftKey);
             retireKey(item.key, response.status !== 409);
@@ -122,7 +138,14 @@
     }
     say("Saving…", "info");
     send(item).then(function (response) {
-      if (response.status === 201 || response.status === 200) {
+      if (response.redirected || response.status === 403) {
+        // Sent to the sign-in page, or the CSRF check failed: the session ended while the
+        // form was open. Keep the visit; it goes once the person has signed in again.
+        enqueue(item);
+        say(SIGN_IN_AGAIN, "warning");
+        return;
+      }
+      if ((response.status === 201 || response.status === 200) && isJson(response)) {
         return response.json().then(function (data) {
           localStorage.removeItem(draftKey);
           window.location.href = data.url;

@@ -400,3 +400,27 @@ def test_visit_form_works_without_javascript(chromium, live_server, scene):
         assert objective.rag == "green"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("cookies", ["sessionid", "all"])
+def test_a_visit_sent_after_the_session_ended_is_kept_and_sent_after_signing_in(
+    phone, live_server, scene, cookies
+):
+    deployment = scene["deployment"]
+    sign_in(phone, live_server.url)
+    phone.goto(f"{live_server.url}{scene['form_path']}")
+    fill_visit(phone, summary="Typed while my session quietly expired.")
+
+    # The session ends while the form is open (with "all", the CSRF cookie goes too).
+    if cookies == "all":
+        phone.context.clear_cookies()
+    else:
+        phone.context.clear_cookies(name=cookies)
+    phone.get_by_role("button", name="Save the visit").tap()
+    phone.locator("#visit-status").filter(has_text="Your session has ended").wait_for()
+    assert visits_of(deployment).count() == 0
+
+    sign_in(phone, live_server.url)
+    phone.goto(f"{live_server.url}{scene['form_path']}")  # opening the form sends the queue
+    assert wait_for_count(deployment, 1), "the kept visit was not sent after signing in"
+    assert visits_of(deployment).get().summary == "Typed while my session quietly expired."

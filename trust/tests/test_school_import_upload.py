@@ -245,9 +245,9 @@ def test_an_upload_is_kept_when_the_broker_is_down(
 
     from config.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     names = ("task_always_eager", "broker_url", "broker_connection_timeout")
     saved = {name: app.conf[name] for name in names}
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.update(
         task_always_eager=False, broker_url="redis://127.0.0.1:1/0", broker_connection_timeout=1
     )
@@ -257,8 +257,13 @@ def test_an_upload_is_kept_when_the_broker_is_down(
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = client.post(URL, {"file": SimpleUploadedFile("s.csv", GOOD_ROW.encode())})
     finally:
+        from kombu import pools
+
         app.conf.update(saved)
-        app.pool.force_close_all()
+        # Later tests get fresh connection and producer pools, not these closed ones.
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
     assert len(callbacks) == 1  # the task was offered to the (absent) broker
     assert response.status_code == 302
     assert SchoolImport.objects.get().status == SchoolImport.Status.PENDING
