@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from trust.models import HUB_ROLES, Organisation, Role, SystemLeaderProfile
+from trust.web import add_service_errors, posted, require_role
 
 from . import services
 from .filters import RequestFilter
@@ -46,31 +47,12 @@ from .selectors import (
 PAGE_SIZE = 25
 
 
-def _require_role(user, *roles):
-    if not user.organisation_ids_for(*roles):
-        raise Http404("You have no role here.")
-
-
-def _posted(request):
-    """The submitted data for a POST (even an empty one), None for a GET."""
-    return request.POST if request.method == "POST" else None
-
-
-def _add_errors(form, error: ValidationError):
-    """Put a service's refusal on the form, by field where it names one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 # -------------------------------------------------------------------- pipeline
 
 
 @login_required
 def pipeline(request):
-    _require_role(request.user, *HUB_ROLES)
+    require_role(request.user, *HUB_ROLES)
     filterset = RequestFilter(
         request.GET, queryset=request_list_for(user=request.user), user=request.user
     )
@@ -107,9 +89,9 @@ def _schools_for_new_request(user):
 
 @login_required
 def request_create(request):
-    _require_role(request.user, Role.HUB_COORDINATOR, Role.SCHOOL_CONTACT)
+    require_role(request.user, Role.HUB_COORDINATOR, Role.SCHOOL_CONTACT)
     schools = _schools_for_new_request(request.user)
-    form = SupportRequestForm(_posted(request), schools=schools)
+    form = SupportRequestForm(posted(request), schools=schools)
     if request.method == "POST" and form.is_valid():
         try:
             created = services.request_create(
@@ -119,7 +101,7 @@ def request_create(request):
                 **form.service_fields(),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -140,7 +122,7 @@ def request_edit(request, pk):
             "longer edit it. Ask the hub coordinator if something needs to change."
         )
     form = SupportRequestForm(
-        _posted(request),
+        posted(request),
         instance=support_request,
         schools=Organisation.objects.none(),
     )
@@ -150,7 +132,7 @@ def request_edit(request, pk):
                 request=support_request, actor=request.user, **form.service_fields()
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Request saved.")
             return redirect(support_request)
@@ -205,7 +187,7 @@ def request_transition(request, pk, action):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, services.TRANSITIONS[action].event + ".")
             return redirect(support_request)
@@ -237,7 +219,7 @@ def shortlist_add(request, pk):
                 override_reason=form.cleaned_data["override_reason"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{leader.user.full_name} is on the shortlist.")
             return redirect(f"{support_request.get_absolute_url()}#shortlist")
@@ -275,7 +257,7 @@ def offer_create(request, pk):
         "start": support_request.desired_start,
     }
     form = OfferForm(
-        _posted(request),
+        posted(request),
         initial=initial,
         organisations=lead_organisation_choices(request=support_request),
         leaders=leaders,
@@ -286,7 +268,7 @@ def offer_create(request, pk):
                 request=support_request, actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Offered to {offer.lead_organisation.name}.")
             return redirect(support_request)
@@ -299,7 +281,7 @@ def offer_create(request, pk):
 
 @login_required
 def offer_inbox(request):
-    _require_role(request.user, Role.TRUST_LEAD)
+    require_role(request.user, Role.TRUST_LEAD)
     offers = offer_list_for(user=request.user).filter(
         lead_organisation_id__in=request.user.organisation_ids_for(Role.TRUST_LEAD)
     )
@@ -352,7 +334,7 @@ def offer_detail(request, pk):
                         today=timezone.localdate(),
                     )
                 except ValidationError as error:
-                    _add_errors(accept_form, error)
+                    add_service_errors(accept_form, error)
                 else:
                     messages.success(request, "Accepted: the commission is set up.")
                     return redirect(commission)
@@ -364,7 +346,7 @@ def offer_detail(request, pk):
                         offer=offer, actor=request.user, reason=decline_form.cleaned_data["reason"]
                     )
                 except ValidationError as error:
-                    _add_errors(decline_form, error)
+                    add_service_errors(decline_form, error)
                 else:
                     messages.success(request, "Declined. The hub has been told your reason.")
                     return redirect("brokerage:offer_inbox")
@@ -376,7 +358,7 @@ def offer_detail(request, pk):
                         offer=offer, actor=request.user, reason=decline_form.cleaned_data["reason"]
                     )
                 except ValidationError as error:
-                    _add_errors(decline_form, error)
+                    add_service_errors(decline_form, error)
                 else:
                     messages.success(request, "Offer retracted; the request is back in brokering.")
                     return redirect(offer.request)
@@ -445,7 +427,7 @@ def commission_funding(request, pk):
     # No initial when bound: a posted row equal to the saved one at its index would count as
     # unchanged and be dropped (e.g. when someone else saved since the page was loaded).
     formset = AllocationFormSet(
-        _posted(request),
+        posted(request),
         initial=None if request.method == "POST" else initial,
         form_kwargs={"streams": streams},
     )
@@ -462,8 +444,8 @@ def commission_funding(request, pk):
             return redirect(commission)
     return render(
         request,
-        "brokerage/commission_funding.html",
-        {"commission": commission, "formset": formset, "streams": streams},
+        "brokerage/commission_formset.html",
+        {"commission": commission, "formset": formset, "streams": streams, "heading": "Funding"},
     )
 
 
@@ -472,7 +454,7 @@ def commission_deadlines(request, pk):
     commission = _coordinator_commission(request, pk)
     initial = [{"kind": d.kind, "due": d.due} for d in commission.deadlines.all()]
     formset = DeadlineFormSet(
-        _posted(request), initial=None if request.method == "POST" else initial
+        posted(request), initial=None if request.method == "POST" else initial
     )
     if request.method == "POST" and formset.is_valid():
         rows = [(f["kind"], f["due"]) for f in formset.cleaned_data if f.get("kind")]
@@ -487,8 +469,8 @@ def commission_deadlines(request, pk):
             return redirect(commission)
     return render(
         request,
-        "brokerage/commission_deadlines.html",
-        {"commission": commission, "formset": formset},
+        "brokerage/commission_formset.html",
+        {"commission": commission, "formset": formset, "heading": "Reporting schedule"},
     )
 
 
@@ -496,7 +478,7 @@ def commission_deadlines(request, pk):
 def commission_edit(request, pk):
     commission = _coordinator_commission(request, pk)
     form = GrantConditionsForm(
-        _posted(request), initial={"grant_conditions": commission.grant_conditions}
+        posted(request), initial={"grant_conditions": commission.grant_conditions}
     )
     if request.method == "POST" and form.is_valid():
         services.commission_update(
@@ -516,7 +498,7 @@ def commission_edit(request, pk):
 
 @login_required
 def stream_list(request):
-    _require_role(request.user, *HUB_ROLES, Role.FUNDER_VIEWER)
+    require_role(request.user, *HUB_ROLES, Role.FUNDER_VIEWER)
     streams = stream_list_for(user=request.user)
     can_add = bool(request.user.organisation_ids_for(Role.HUB_COORDINATOR))
     return render(request, "brokerage/stream_list.html", {"streams": streams, "can_add": can_add})
@@ -547,12 +529,12 @@ def stream_form(request, pk=None):
         else FundingStream(hub_id=min(hubs))
     )
     funders = Organisation.objects.filter(kind=Organisation.Kind.FUNDER, hub_id=stream.hub_id)
-    form = FundingStreamForm(_posted(request), instance=stream, funders=funders)
+    form = FundingStreamForm(posted(request), instance=stream, funders=funders)
     if request.method == "POST" and form.is_valid():
         try:
             services.stream_save(actor=request.user, stream=form.instance)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{form.instance} saved.")
             return redirect(form.instance)

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from trust.web import add_service_errors, posted
+
 from . import services
 from .forms import ObjectiveForm, PlanForm, PlanVisitForm, ResponseForm, VisitFilterForm, VisitForm
 from .selectors import (
@@ -22,18 +24,6 @@ from .selectors import (
 )
 
 PAGE_SIZE = 20
-
-
-def _posted(request):
-    return request.POST if request.method == "POST" else None
-
-
-def _add_errors(form, error: ValidationError):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _wants_json(request) -> bool:
@@ -95,7 +85,7 @@ def visit_create(request, pk):
     if not services.is_deployed_leader(request.user, deployment):
         raise PermissionDenied("Only the leader on this deployment records its visits.")
     objectives = objectives_for(deployment.commission)
-    form = VisitForm(_posted(request), objectives=objectives)
+    form = VisitForm(posted(request), objectives=objectives)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -112,7 +102,7 @@ def visit_create(request, pk):
                 form.add_error(None, str(conflict))
                 status = 409
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
                 status = 400
             else:
                 if _wants_json(request):
@@ -167,12 +157,12 @@ def visit_edit(request, pk):
         **{f"note_{p.objective_id}": p.note for p in visit.progress.all()},
         **{f"rag_{p.objective_id}": p.rag for p in visit.progress.all()},
     }
-    form = VisitForm(_posted(request), initial=initial, objectives=objectives)
+    form = VisitForm(posted(request), initial=initial, objectives=objectives)
     if request.method == "POST" and form.is_valid():
         try:
             services.visit_update(visit=visit, actor=request.user, data=form.visit_input())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Visit record updated.")
             return redirect(visit)
@@ -204,7 +194,7 @@ def visit_respond(request, pk):
                 comment=form.cleaned_data["comment"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Thank you: your response is recorded.")
             return redirect(visit)
@@ -236,7 +226,7 @@ def plan_detail(request, pk):
     commission = access_plan_commission(user=request.user, pk=pk)
     plan = plan_for(commission)
     can_edit = services.may_edit_plan(request.user, commission)
-    form = PlanForm(_posted(request), instance=plan)
+    form = PlanForm(posted(request), instance=plan)
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied("Only the Lead System Leader and the lead trust edit the plan.")
@@ -249,7 +239,7 @@ def plan_detail(request, pk):
                     scope_name=form.cleaned_data["scope_name"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, "Plan saved.")
                 return redirect("deployments:plan_detail", pk=commission.pk)
@@ -272,7 +262,7 @@ def objective_form(request, pk, objective_pk=None):
     objective = (
         get_object_or_404(objectives_for(commission), pk=objective_pk) if objective_pk else None
     )
-    form = ObjectiveForm(_posted(request), instance=objective)
+    form = ObjectiveForm(posted(request), instance=objective)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in services.OBJECTIVE_FIELDS}
         try:
@@ -280,7 +270,7 @@ def objective_form(request, pk, objective_pk=None):
                 commission=commission, actor=request.user, objective=objective, **fields
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"“{saved.title}” saved.")
             return redirect("deployments:plan_detail", pk=commission.pk)

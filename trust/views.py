@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -32,6 +32,7 @@ from .selectors import (
     trust_schools,
 )
 from .services import school_import_start
+from .web import require_role
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -81,14 +82,9 @@ def _with_alerts(profiles):
     return [(profile, leader_alerts(profile, today)) for profile in profiles]
 
 
-def _require_role(user, *roles):
-    if not user.organisation_ids_for(*roles):
-        raise Http404("You have no role here.")
-
-
 @login_required
 def hub_home(request):
-    _require_role(request.user, *HUB_ROLES)
+    require_role(request.user, *HUB_ROLES)
     hubs = organisations_of(request.user, *HUB_ROLES)
     overviews = [hub_overview(user=request.user, hub=hub) for hub in hubs]
     context = {"overviews": overviews, "panels": panels_for(request.user, *HUB_ROLES)}
@@ -97,7 +93,7 @@ def hub_home(request):
 
 @login_required
 def trust_home(request):
-    _require_role(request.user, Role.TRUST_LEAD)
+    require_role(request.user, Role.TRUST_LEAD)
     trusts = list(organisations_of(request.user, Role.TRUST_LEAD))
     context = {
         "trusts": [(trust, trust_schools(trust=trust)) for trust in trusts],
@@ -110,7 +106,7 @@ def trust_home(request):
 
 @login_required
 def leader_home(request):
-    _require_role(request.user, Role.SYSTEM_LEADER)
+    require_role(request.user, Role.SYSTEM_LEADER)
     profile = leader_list_for(user=request.user).filter(user=request.user).first()
     context = {
         "profile": profile,
@@ -124,7 +120,7 @@ def leader_home(request):
 
 @login_required
 def school_home(request):
-    _require_role(request.user, Role.SCHOOL_CONTACT)
+    require_role(request.user, Role.SCHOOL_CONTACT)
     schools = organisations_of(request.user, Role.SCHOOL_CONTACT)
     context = {
         "schools": [(s, people_at(user=request.user, organisation=s)) for s in schools],
@@ -136,7 +132,7 @@ def school_home(request):
 
 @login_required
 def funder_home(request):
-    _require_role(request.user, Role.FUNDER_VIEWER)
+    require_role(request.user, Role.FUNDER_VIEWER)
     funders = organisations_of(request.user, Role.FUNDER_VIEWER)
     context = {
         "funders": [(f, people_at(user=request.user, organisation=f)) for f in funders],
@@ -169,7 +165,7 @@ def organisation_detail(request, pk):
 
 @login_required
 def leader_list(request):
-    _require_role(request.user, *BROKER_ROLES)
+    require_role(request.user, *BROKER_ROLES)
     filterset = LeaderFilter(request.GET, queryset=leader_list_for(user=request.user))
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -191,7 +187,7 @@ def leader_detail(request, pk):
 
 @login_required
 def school_import(request):
-    _require_role(request.user, Role.HUB_COORDINATOR)
+    require_role(request.user, Role.HUB_COORDINATOR)
     hubs = organisations_of(request.user, Role.HUB_COORDINATOR)
     bound = (request.POST, request.FILES) if request.method == "POST" else ()
     form = SchoolImportForm(*bound, hubs=hubs)
