@@ -46,10 +46,10 @@ migrations: $(VENV)/.dev-installed
 
 # With REDIS_URL set (and the same DATABASE_URL as the web server):
 worker: $(VENV)/.runtime-installed
-	$(BIN)/celery -A config worker --loglevel=INFO
+	DJANGO_ENV=$${DJANGO_ENV:-development} $(BIN)/celery -A config worker --loglevel=INFO
 
 beat: $(VENV)/.runtime-installed
-	$(BIN)/celery -A config beat --loglevel=INFO
+	DJANGO_ENV=$${DJANGO_ENV:-development} $(BIN)/celery -A config beat --loglevel=INFO
 
 clean:
 	rm -rf $(VENV) staticfiles
