@@ -249,6 +249,11 @@ def offer_create(request, pk):
     support_request = access_request(user=request.user, pk=pk)
     if support_request.hub_id not in request.user.organisation_ids_for(Role.HUB_COORDINATOR):
         raise Http404
+    if support_request.status != SupportRequest.Status.BROKERING:
+        raise PermissionDenied(
+            f"This request is {support_request.get_status_display().lower()}; offers are made "
+            "while it is being brokered."
+        )
     leaders = SystemLeaderProfile.objects.filter(
         candidacies__request=support_request
     ).select_related("user")

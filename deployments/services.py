@@ -165,8 +165,15 @@ def _apply_progress(visit: Visit, data: VisitInput, actor: User) -> None:
         note, rag = notes.get(objective_id, ("", ""))
         rows.append(VisitObjective(visit=visit, objective_id=objective_id, note=note, rag=rag))
     VisitObjective.objects.bulk_create(rows)
-    # The latest visit's RAG is the objective's current RAG; history records the change.
-    for objective in Objective.objects.filter(pk__in=[r.objective_id for r in rows if r.rag]):
+    # The latest-dated visit's RAG is the objective's current RAG (a back-dated record does
+    # not overwrite a newer judgement); history records the change.
+    rated = [r.objective_id for r in rows if r.rag]
+    newer = set(
+        VisitObjective.objects.filter(objective_id__in=rated, visit__date__gt=visit.date)
+        .exclude(rag="")
+        .values_list("objective_id", flat=True)
+    )
+    for objective in Objective.objects.filter(pk__in=set(rated) - newer):
         rag = notes[objective.pk][1]
         if objective.rag != rag:
             objective.rag = rag

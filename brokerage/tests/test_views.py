@@ -127,7 +127,7 @@ EXPECTED = {
     "request_transition":   (405, 405, 405, 405, 405, 405, 405, 405),
     "shortlist_add":        (405, 405, 405, 405, 405, 405, 405, 405),
     "shortlist_remove":     (405, 405, 405, 405, 405, 405, 405, 405),
-    "offer_create":         (200, 404, 404, 404, 404, 404, 404, 404),
+    "offer_create":         (403, 404, 404, 404, 404, 404, 404, 404),
     "offer_inbox":          (404, 404, 200, 404, 404, 404, 404, 404),
     "offer_detail":         (200, 200, 200, 404, 404, 404, 404, 404),
     "commission_list":      (200, 200, 200, 200, 200, 200, 200, 200),
@@ -748,8 +748,8 @@ def test_offering_a_request_that_is_not_being_brokered_says_so(
     offer_via = reverse("brokerage:offer_create", args=[shortlisted_request.pk])
     assert client.post(offer_via, offer_data(lead_trust, leader_profile)).status_code == 302
     response = client.post(offer_via, offer_data(lead_trust, leader_profile))
-    assert response.status_code == 200
-    assert "Offer the request while it is being brokered." in response.text
+    assert response.status_code == 403
+    assert "offers are made while it is being brokered" in response.text
     assert Offer.objects.count() == 1
 
 
@@ -1745,3 +1745,12 @@ def test_a_refused_override_keeps_the_reason_the_coordinator_typed(
     assert "at most 2000 characters" in response.text
     assert typed.strip() in response.text
     assert not brokering_request.candidates.exists()
+
+
+def test_the_offer_form_is_not_offered_once_the_request_has_moved_on(
+    client, coordinator, commission
+):
+    as_user(client, coordinator)
+    response = client.get(reverse("brokerage:offer_create", args=[commission.request.pk]))
+    assert response.status_code == 403
+    assert "offers are made while it is being brokered" in response.text

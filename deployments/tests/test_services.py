@@ -135,6 +135,19 @@ def test_progress_rag_becomes_the_objectives_rag_and_its_history_names_the_leade
     assert (latest.rag, latest.history_user) == ("green", leader)
 
 
+def test_a_back_dated_record_does_not_overwrite_a_newer_rag(deployment, objectives):
+    reading, _ = objectives
+    record_visit(deployment, objective_ids=(reading.pk,), progress=((reading.pk, "", "green"),))
+    record_visit(
+        deployment,
+        date=days_ago(10),
+        objective_ids=(reading.pk,),
+        progress=((reading.pk, "Written up late.", "red"),),
+    )
+    reading.refresh_from_db()
+    assert reading.rag == "green"
+
+
 def test_days_used_go_up_as_soon_as_a_visit_is_recorded(deployment):
     assert Deployment.objects.get(pk=deployment.pk).days_used() == Decimal("0.0")
 
