@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import ProtectedError, Sum
 from django.utils import timezone
 
 from trust.models import Organisation, Role, SystemLeaderProfile, User
@@ -611,8 +611,24 @@ def commission_set_funding(
         )
     if problems:
         raise ValidationError(problems)
-    commission.allocations.all().delete()
-    FundingAllocation.objects.bulk_create(new_rows)
+    # Rows are changed in place, so spend recorded against a stream keeps its allocation.
+    existing = {row.stream_id: row for row in commission.allocations.all()}
+    for row in new_rows:
+        if row.stream_id in existing:
+            old = existing.pop(row.stream_id)
+            old.amount, old.carry_forward = row.amount, row.carry_forward
+            old.save(update_fields=["amount", "carry_forward"])
+        else:
+            row.save()
+    for row in existing.values():
+        try:
+            with transaction.atomic():
+                row.delete()
+        except ProtectedError:
+            raise ValidationError(
+                f"Money has already been spent from {row.stream}, so it stays on this "
+                "commission; you can reduce its amount instead."
+            ) from None
     total = sum((row.amount for row in new_rows), Decimal("0"))
     _record(
         commission.request,
@@ -666,7 +682,14 @@ def commission_set_deadlines(
                 row.due = due
                 row.save(update_fields=["due"])
         for row in rows[len(dues) :]:
-            row.delete()
+            try:
+                with transaction.atomic():
+                    row.delete()
+            except ProtectedError:
+                raise ValidationError(
+                    f"The {row.get_kind_display().lower()} due {row.due:%-d %b %Y} has been "
+                    "started, so it cannot be removed; change its date instead."
+                ) from None
         ReportingDeadline.objects.bulk_create(
             ReportingDeadline(commission=commission, kind=kind, due=due)
             for due in dues[len(rows) :]

@@ -191,6 +191,10 @@ CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker child that grows past this (KiB) is replaced after its task, so one huge report
+# cannot leave the worker bloated; tasks also carry their own soft and hard time limits.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_KB", default=512_000)
+CELERY_WORKER_MAX_TASKS_PER_CHILD = 200
 # Short timeouts so a stuck or absent Redis can never hang a web request.
 BROKER_TIMEOUT_SECONDS = 3
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS

@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("brokerage.urls")),
     path("", include("deployments.urls")),
     path("", include("trust.urls")),
+    path("", include("reporting.urls")),
 ]
