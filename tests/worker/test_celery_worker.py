@@ -1,18 +1,15 @@
-"""A real Celery worker on Redis, sharing the test PostgreSQL database.
+"""A real Celery worker on Redis, sharing the test PostgreSQL database (the `worker`
+fixture is in conftest.py).
 
 Runs in CI's broker step (REDIS_URL set, DATABASE_URL on PostgreSQL); skipped elsewhere,
 because an in-memory SQLite test database cannot be shared with another process.
 """
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.urls import reverse
 
 from trust.models import Organisation, SchoolImport
@@ -21,38 +18,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SAMPLE = BASE_DIR / "trust" / "tests" / "data" / "establishments_sample.csv"
-
-
-@pytest.fixture
-def worker(tmp_path):
-    """Start `celery worker` against this test run's database; stop it afterwards."""
-    from config.celery import app
-
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("the worker needs the test database on PostgreSQL")
-    database_url = (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    )
-    app.control.purge()  # nothing left over from an earlier run
-    log = tmp_path / "worker.log"
-    env = {**os.environ, "DJANGO_ENV": "test", "DATABASE_URL": database_url}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while "ready." not in log.read_text():
-            assert process.poll() is None, f"worker exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"worker not ready:\n{log.read_text()}"
-            time.sleep(0.2)
-        yield log
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def wait_until_finished(pk, log, seconds=60):
