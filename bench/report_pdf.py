@@ -7,7 +7,7 @@ makes a final report through the real services: a commission that started 90 day
 action plan of 10 objectives, 60 visits by the Lead System Leader (each touching 1-3
 objectives with progress notes and a RAG), a written narrative, submitted by the trust lead
 and approved by the hub's QA lead. It then times, over ``--runs`` runs after one untimed
-warm-up, ``reporting.pdf.html_to_pdf(render_html(report, report.snapshot))`` (what the
+warm-up, ``reporting.pdf.html_to_pdf(render_html(report))`` (what the
 worker does), and a one-page WeasyPrint document through the same wrapper, and prints the
 medians, the worst runs, the PDF sizes and page counts.
 """
@@ -165,8 +165,8 @@ def main():
         f"{len(snapshot['visits'])} visits"
     )
 
-    html_ms, html = timed(lambda: render_html(report, snapshot), args.runs)
-    report_ms, report_pdf = timed(lambda: html_to_pdf(render_html(report, snapshot)), args.runs)
+    html_ms, html = timed(lambda: render_html(report), args.runs)
+    report_ms, report_pdf = timed(lambda: html_to_pdf(render_html(report)), args.runs)
     page_ms, page_pdf = timed(lambda: html_to_pdf(ONE_PAGE), args.runs)
 
     print(f"{args.runs} runs each after one warm-up; times in ms")

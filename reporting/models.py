@@ -233,6 +233,9 @@ class ReportEvent(models.Model):
     def get_to_status_display(self) -> str:
         return ImpactReport.Status(self.to_status).label
 
+    def get_from_status_display(self) -> str:
+        return ImpactReport.Status(self.from_status).label if self.from_status else ""
+
 
 class PdfJob(models.Model):
     """A PDF to be made. The request that asks for it writes this row in its own
@@ -245,6 +248,9 @@ class PdfJob(models.Model):
 
     report = models.ForeignKey(ImpactReport, on_delete=models.CASCADE, related_name="pdf_jobs")
     version = models.PositiveIntegerField()
+    # The report as it stood when the PDF was asked for (figures, narrative, QA decision),
+    # so a job the broker delivers late still renders that moment, not a later one.
+    state = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -303,9 +303,27 @@ def _queue_pdf(report: ImpactReport) -> PdfJob:
     """Record the job in the caller's transaction; send it to the broker after commit. If
     the broker is down the job stays pending and the sweeper sends it later."""
     version = (report.pdf_jobs.aggregate(v=Max("version"))["v"] or 0) + 1
-    job = PdfJob.objects.create(report=report, version=version)
+    job = PdfJob.objects.create(report=report, version=version, state=_pdf_state(report))
     transaction.on_commit(lambda: enqueue_pdf_job(job.pk))
     return job
+
+
+def _pdf_state(report: ImpactReport) -> dict:
+    def day(moment):
+        return timezone.localdate(moment).isoformat() if moment else ""
+
+    return {
+        "figures": report.snapshot,
+        "status": report.status,
+        "status_label": report.get_status_display(),
+        "submitted_by": str(report.submitted_by or ""),
+        "submitted_at": day(report.submitted_at),
+        "reviewer": str(report.reviewer or ""),
+        "reviewed_at": day(report.reviewed_at),
+        "impact": report.get_impact_display(),
+        "value_for_money": report.get_value_for_money_display(),
+        "review_comments": report.review_comments,
+    }
 
 
 def enqueue_pdf_job(job_id: int) -> bool:
@@ -324,10 +342,11 @@ def enqueue_pdf_job(job_id: int) -> bool:
     return True
 
 
-def render_html(report: ImpactReport, snapshot: dict) -> str:
+def render_html(report: ImpactReport, state: dict | None = None) -> str:
+    """The PDF's HTML for the report as it stood in ``state`` (by default, now)."""
+    state = state or _pdf_state(report)
     return render_to_string(
-        "reporting/report_pdf.html",
-        {"report": report, "fig": snapshot, "events": report.events.select_related("actor")},
+        "reporting/report_pdf.html", {"report": report, "fig": state["figures"], "state": state}
     )
 
 
@@ -352,7 +371,7 @@ def pdf_job_run(*, job_id: int) -> ReportFile | None:
     job = PdfJob.objects.select_related("report__deadline__commission__request").get(pk=job_id)
     report = job.report
     try:
-        pdf = html_to_pdf(render_html(report, report.snapshot))
+        pdf = html_to_pdf(render_html(report, job.state))
     except Exception as exc:
         # Let the task retry; after the last attempt the job is marked failed.
         PdfJob.objects.filter(pk=job_id).update(
@@ -369,7 +388,7 @@ def pdf_job_run(*, job_id: int) -> ReportFile | None:
         version=job.version,
         sha256=digest,
         size=len(pdf),
-        status_at_render=report.status,
+        status_at_render=job.state["status"],
     )
     report_file.file.save(
         f"{report.kind}-{report.pk}-v{job.version}-{digest[:12]}.pdf",

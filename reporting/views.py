@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -83,8 +83,13 @@ def report_detail(request, pk):
 @login_required
 def report_edit(request, pk):
     report = access_report(user=request.user, pk=pk)
-    if not _actions(request.user, report)["may_edit"]:
-        messages.error(request, "This report cannot be changed now.")
+    if not services.may_draft(request.user, report.commission):
+        raise PermissionDenied("The Lead System Leader and the lead trust write the report.")
+    if not report.is_editable:
+        messages.error(
+            request,
+            f"The report is {report.get_status_display().lower()}, so it cannot be changed now.",
+        )
         return redirect(report)
     form = NarrativeForm(posted(request), instance=report)
     if request.method == "POST" and form.is_valid():
@@ -121,8 +126,10 @@ def report_submit(request, pk):
 def report_review(request, pk):
     report = access_report(user=request.user, pk=pk)
     actions = _actions(request.user, report)
+    if not services.is_qa_lead(request.user, report.commission):
+        raise PermissionDenied("Only the hub's QA lead reviews reports.")
     if not (actions["may_review"] or actions["may_reopen"]):
-        messages.error(request, "Only the hub's QA lead reviews a submitted report.")
+        messages.error(request, "Only a submitted or approved report can be reviewed.")
         return redirect(report)
     form = ReviewForm(posted(request))
     if actions["may_reopen"]:
