@@ -407,7 +407,7 @@ def commission_detail(request, pk):
         in user.organisation_ids_for(Role.HUB_COORDINATOR),
         "funder_only": funder_only,
         "allocations": allocations,
-        "deadlines": commission.deadlines.all(),
+        "deadlines": commission.deadlines.select_related("report"),
         "total_funding": sum(a.amount for a in allocations),
         "carry_forward": sum(a.amount for a in allocations if a.carry_forward),
         "can_see_request": SupportRequest.objects.visible_to(user)

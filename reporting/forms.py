@@ -6,7 +6,21 @@ from django.utils import timezone
 from .models import NARRATIVE_MAX, ImpactReport, Judgement, SpendLine, ValueForMoney
 
 
+def one_newline(text: str) -> str:
+    """Browsers count a line break as one character against maxlength but send it as two
+    (CR LF): store one, so the limit the page shows is the limit the server applies."""
+    return text.replace("\r\n", "\n")
+
+
 class NarrativeForm(forms.ModelForm):
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None:
+            data = data.copy()
+            for name in ImpactReport.SECTIONS:
+                if isinstance(data.get(name), str):
+                    data[name] = one_newline(data[name])
+        super().__init__(data, *args, **kwargs)
+
     class Meta:
         model = ImpactReport
         fields = list(ImpactReport.SECTIONS)

@@ -433,3 +433,43 @@ def test_report_pages_do_not_grow_queries_with_rows(
     with django_assert_max_num_queries(16):
         assert client.get(reverse("reporting:report_list")).status_code == 200
     assert ReportFile.objects.count() == 0
+
+
+def test_line_breaks_count_once_against_the_cap(client, draft, leader):
+    """A browser shows 20,000 characters with 199 line breaks but sends 20,199."""
+    client.force_login(leader)
+    text = ("x" * 99 + "\r\n") * 199 + "x" * (20_000 - 100 * 199)
+    response = client.post(reverse("reporting:report_edit", args=[draft.pk]),
+                           {**NARRATIVE, "evidence": text})  # fmt: skip
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert len(draft.evidence) == 20_000 and "\r" not in draft.evidence
+
+
+# ===================================================================== home pages
+
+
+def test_each_role_home_shows_the_reports_to_act_on(
+    client, funded, leader, trust_lead, qa_lead, coordinator, django_capture_on_commit_callbacks
+):
+    brokerage.commission_set_deadlines(
+        commission=funded,
+        actor=coordinator,
+        deadlines=[("interim", datetime.date(2026, 11, 20)), ("final", datetime.date(2027, 4, 1))],
+    )
+    home = reverse("trust:home")
+    client.force_login(leader)
+    assert "Reports to write" in client.get(home, follow=True).content.decode()
+    client.force_login(coordinator)
+    page = client.get(home, follow=True).content.decode()
+    assert "Reports overdue" in page and "Overdue" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        report = submitted_report(funded, leader, trust_lead)
+    client.force_login(qa_lead)
+    page = client.get(home, follow=True).content.decode()
+    assert "Reports waiting for your review" in page
+    assert report.get_absolute_url() in page
+    client.force_login(trust_lead)
+    page = client.get(home, follow=True).content.decode()
+    assert "Your reports" in page
+    assert reverse("reporting:report_pdf", args=[report.pk]) in page

@@ -219,7 +219,7 @@ def test_a_report_goes_from_draft_through_return_to_an_approved_pdf(chromium, li
 
         timeline = qa.get_by_role("region", name="Timeline").inner_text()
         assert RETURN_COMMENTS in timeline
-        assert "moved it from submitted to approved" in timeline
+        assert "moved it from submitted for qa to approved" in timeline
 
         # The trust lead downloads the approved PDF from the list of reports.
         trust.goto(f"{base}/reports/")
