@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "trust.context_processors.roles",
+                "reporting.context_processors.notifications",
             ],
         },
     },

@@ -297,3 +297,125 @@ class ReportFile(models.Model):
         commission = self.report.commission
         school = "".join(c if c.isalnum() else "-" for c in str(commission.request.school.name))
         return f"{self.report.kind}-report-{school.strip('-')}-v{self.version}.pdf".lower()
+
+
+# ---------------------------------------------------------------- reminders
+
+
+class ReminderKind(models.TextChoices):
+    UPCOMING_14 = "upcoming_14", "Report due in 14 days"
+    UPCOMING_3 = "upcoming_3", "Report due in 3 days"
+    DUE = "due", "Report due today"
+    OVERDUE_1 = "overdue_1", "Report 1 day overdue"
+    OVERDUE_7 = "overdue_7", "Report 7 days overdue"
+    ESCALATION = "escalation", "Report 14 days overdue (to the hub)"
+    VISIT_TO_LOG = "visit_to_log", "Planned visit not yet logged"
+    NO_VISIT = "no_visit", "No visit logged for 21 days"
+    QA_WAITING = "qa_waiting", "Report waiting for QA"
+
+
+class Reminder(models.Model):
+    """One reminder to one person, claimed before it is sent.
+
+    The row is inserted first; the unique (subject, kind, recipient) means a second run,
+    beat firing twice or two workers, finds it there and sends nothing. The sender moves it
+    pending → sending with a conditional update, sends, then marks it sent; a failed send
+    goes back to pending for a retry. A row left in ``sending`` (the worker died mid-send)
+    is never sent again: the mail may have gone, and twice is worse than a missing nudge.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "To send"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not emailed (preference)"
+
+    subject = models.CharField(max_length=100, help_text="What it is about, e.g. deadline:12")
+    kind = models.CharField(max_length=20, choices=ReminderKind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
+    )
+    deadline = models.ForeignKey(
+        ReportingDeadline,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminders",
+    )
+    about = models.DateField(help_text="The day the reminder is about (a due date, a visit).")
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    url = models.CharField(max_length=300)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "kind", "recipient"], name="reminder_once_per_person"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.recipient}: {self.title}"
+
+
+class Notification(models.Model):
+    """What the header's bell lists for one person."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    reminder = models.OneToOneField(
+        Reminder, on_delete=models.CASCADE, null=True, blank=True, related_name="notification"
+    )
+    kind = models.CharField(max_length=20, choices=ReminderKind.choices)
+    title = models.CharField(max_length=200)
+    url = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self):
+        return self.title
+
+
+class NotificationPreference(models.Model):
+    """A kind of email someone has switched off (no row: emails on)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs"
+    )
+    kind = models.CharField(max_length=20, choices=ReminderKind.choices)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="one_preference_per_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.user}: {self.kind} {'on' if self.email else 'off'}"
+
+
+class CalendarFeed(models.Model):
+    """A private iCalendar address for one person; a new token revokes the old one."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Calendar of {self.user}"

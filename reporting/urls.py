@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import exports, views
+from . import calendar, exports, notifications, views
 
 app_name = "reporting"
 
@@ -20,6 +20,24 @@ urlpatterns = [
         views.spend_delete,
         name="spend_delete",
     ),
+    path("notifications/", notifications.notification_list, name="notification_list"),
+    path(
+        "notifications/<int:pk>/read/",
+        notifications.notification_read,
+        name="notification_read",
+    ),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notification_read_all",
+    ),
+    path(
+        "notifications/preferences/",
+        notifications.notification_preferences,
+        name="notification_preferences",
+    ),
+    path("calendar/", calendar.calendar_settings, name="calendar_settings"),
+    path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
     path("funding/return.csv", exports.funding_return_csv, name="funding_return_csv"),
     path("funding/return.xlsx", exports.funding_return_xlsx, name="funding_return_xlsx"),
 ]

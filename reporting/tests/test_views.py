@@ -16,7 +16,8 @@ from deployments.tests.factories import (
     record_visit,
     started_offer,
 )
-from reporting.models import ImpactReport, PdfJob, ReportFile, SpendLine
+from reporting import calendar
+from reporting.models import ImpactReport, Notification, PdfJob, ReportFile, SpendLine
 from reporting.tests.factories import NARRATIVE, deadline_of, drafted_report, submitted_report
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +97,13 @@ EXPECTED = {
     "spend_delete":         (405, 405, 405, 405, 405, 405, 405, 405, 405, 302),
     "funding_return_csv":   (200, 200, 404, 404, 404, 404, 404, 200, 200, 302),
     "funding_return_xlsx":  (200, 200, 404, 404, 404, 404, 404, 200, 200, 302),
+    "notification_list":    (200, 200, 200, 200, 200, 200, 200, 200, 200, 302),
+    "notification_read":    (405, 405, 405, 405, 405, 405, 405, 405, 405, 302),
+    "notification_read_all": (405, 405, 405, 405, 405, 405, 405, 405, 405, 302),
+    "notification_preferences": (200, 200, 200, 200, 200, 200, 200, 200, 200, 302),
+    "calendar_settings":    (200, 200, 200, 200, 200, 200, 200, 200, 200, 302),
+    # The secret address is the key: a calendar app fetches it without signing in.
+    "calendar_feed":        (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
 }
 # fmt: on
 
@@ -121,6 +129,10 @@ def matrix_urls(submitted, draft, supporting_leader, trust_lead):
         description="Cover",
     )
     commission = submitted.commission
+    notification = Notification.objects.create(
+        user=trust_lead, kind="due", title="Interim report due today", url="/reports/"
+    )
+    feed_token = calendar.feed_for(trust_lead).token
     args = {
         "report_list": [],
         "report_start": [deadline_of(commission).pk],
@@ -135,6 +147,12 @@ def matrix_urls(submitted, draft, supporting_leader, trust_lead):
         "spend_delete": [commission.pk, line.pk],
         "funding_return_csv": [],
         "funding_return_xlsx": [],
+        "notification_list": [],
+        "notification_read": [notification.pk],
+        "notification_read_all": [],
+        "notification_preferences": [],
+        "calendar_settings": [],
+        "calendar_feed": [feed_token],
     }
     return {name: reverse(f"reporting:{name}", args=args[name]) for name in sorted(EXPECTED)}
 
