@@ -17,6 +17,7 @@ from trust.models import Role, User
 
 from . import services
 from .models import ImpactReport, SpendLine
+from .reminders import reminders_run
 
 NARRATIVE = {
     "summary": (
@@ -121,4 +122,9 @@ def seed() -> list[str]:
         for deadline in commission.deadlines.order_by("due"):
             state = plan.get(deadline.kind, "not_started")
             reports += _report(deadline, state, lead.leader.user, trust_lead, qa)
-    return [f"Reporting: {spent} spend lines, {reports} new impact reports."]
+    # Today's reminders, so the demo accounts have notifications (emails go to the console).
+    sent = reminders_run(today)
+    return [
+        f"Reporting: {spent} spend lines, {reports} new impact reports, "
+        f"{sent.claimed} new reminders."
+    ]
