@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -351,6 +351,7 @@ def reminders_run(today: datetime.date | None = None) -> RunResult:
     today = today or timezone.localdate()
     result = RunResult()
     to_send = []
+    already = set()
     for item in reminders_due(today):
         result.relevant += 1
         reminder = _claim(item)
@@ -358,12 +359,17 @@ def reminders_run(today: datetime.date | None = None) -> RunResult:
             result.claimed += 1
             if reminder.state == Reminder.State.PENDING:
                 to_send.append(reminder.pk)
-    # Sends that failed earlier get another go.
-    to_send += list(
-        Reminder.objects.filter(state=Reminder.State.PENDING, attempts__gt=0)
+        else:
+            already.add((item.subject, item.kind, item.recipient.pk))
+    # Sends that failed earlier get another go, and so does a reminder still relevant today
+    # that an earlier run claimed but never queued (it died, or the broker was down).
+    waiting = (
+        Reminder.objects.filter(state=Reminder.State.PENDING)
+        .filter(Q(attempts__gt=0) | Q(subject__in={subject for subject, _, _ in already}))
         .exclude(pk__in=to_send)
-        .values_list("pk", flat=True)
+        .values_list("pk", "attempts", "subject", "kind", "recipient_id")
     )
+    to_send += [pk for pk, attempts, *key in waiting if attempts or tuple(key) in already]
     for pk in to_send:
         result.queued += _enqueue(pk)
     return result
