@@ -26,7 +26,6 @@ from reporting.tests.test_reminders_year import (  # noqa: F401 (fixtures)
     UTC,
     D,
     at,
-    calendar_views,
     commission_for,
     people,
 )

@@ -43,9 +43,7 @@ import pytest
 from django.core import mail
 from django.core.mail.backends import locmem
 from django.db import connection
-from django.http import HttpResponseNotFound
 from django.test.utils import CaptureQueriesContext
-from django.urls import clear_url_caches
 from django.utils import timezone
 
 from brokerage import services as brokerage
@@ -75,20 +73,6 @@ LONDON = ZoneInfo("Europe/London")
 SITE = "https://brokerage.example.org"
 K = ReminderKind
 INTERIM, FINAL = ReportingDeadline.Kind.INTERIM, ReportingDeadline.Kind.FINAL
-
-
-@pytest.fixture(autouse=True)
-def calendar_views(monkeypatch):
-    """reporting/urls.py already names the calendar views, which are still being written
-    (reporting/calendar.py); until they land, stand-ins let the URLconf load so reminder
-    links can be reversed. Nothing is replaced once the real views exist."""
-    from reporting import calendar
-
-    for name in ("calendar_settings", "calendar_feed"):
-        if not hasattr(calendar, name):
-            monkeypatch.setattr(calendar, name, lambda request, **kw: HttpResponseNotFound(),
-                                raising=False)  # fmt: skip
-    clear_url_caches()
 
 
 def at(day: datetime.date, hour: int = 10) -> datetime.datetime:
