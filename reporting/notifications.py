@@ -73,8 +73,9 @@ def notification_read(request, pk):
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
+    # Only a link within this site is followed, whatever ended up in the row.
     if request.POST.get("open") and url_has_allowed_host_and_scheme(
-        notification.url, allowed_hosts={request.get_host()}
+        notification.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(notification.url)
     return redirect("reporting:notification_list")
