@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -119,7 +119,7 @@ def _deadline_reminders(today: datetime.date) -> list[Due]:
         ReportingDeadline.objects.filter(due__gte=first, due__lte=last)
         .exclude(commission__in=_closed_commissions())
         .exclude(report__status__in=[ImpactReport.Status.SUBMITTED, ImpactReport.Status.APPROVED])
-        .select_related("commission__request__school", "commission__request__hub")
+        .select_related("commission__request__school", "commission__request__hub", "report")
         .order_by("due", "pk")
     )
     commissions = {d.commission_id for d in deadlines}
@@ -144,8 +144,13 @@ def _deadline_reminders(today: datetime.date) -> list[Due]:
         school = commission.request.school.name
         days = (today - deadline.due).days
         report_name = f"{deadline.get_kind_display()} for {school}"
+        # The report itself once someone has started it; until then, the list where it
+        # is started.
+        report = getattr(deadline, "report", None)
         url = (
-            reverse("reporting:report_list")
+            report.get_absolute_url()
+            if report
+            else reverse("reporting:report_list")
             + "?"
             + urlencode({"q": commission.request.school.urn or school})
         )
@@ -402,7 +407,7 @@ def _message(reminder: Reminder) -> EmailMultiAlternatives:
         to=[reminder.recipient.email],
         headers={
             # The same id on any resend lets mail systems drop a duplicate.
-            "Message-ID": f"<reminder-{reminder.pk}@{site.split('//')[-1].split('/')[0]}>",
+            "Message-ID": f"<reminder-{reminder.pk}@{urlsplit(site).hostname or 'localhost'}>",
             "List-Unsubscribe": f"<{context['preferences']}>",
         },
     )
