@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from brokerage.models import Commission, CommissionLeader, FundingAllocation, ReportingDeadline
-from trust.models import Role, User
+from trust.models import HUB_ROLES, Role, User
 
 from . import figures
 from .models import (
@@ -418,3 +418,20 @@ def pdf_jobs_sweep(now: datetime.datetime | None = None) -> int:
         created_at__lt=now - SWEEP_AFTER,
     ).values_list("pk", flat=True)
     return sum(enqueue_pdf_job(pk) for pk in list(pending))
+
+
+def pdf_job_retry(*, report: ImpactReport, actor: User) -> int:
+    """Send the report's failed PDF jobs again (the hub, or the lead trust, asks)."""
+    commission = report.commission
+    if not (
+        commission.request.hub_id in actor.organisation_ids_for(*HUB_ROLES)
+        or is_trust_lead(actor, commission)
+    ):
+        raise ValidationError("Only the hub and the lead trust can ask for the PDF again.")
+    failed = list(report.pdf_jobs.filter(status=PdfJob.Status.FAILED).values_list("pk", flat=True))
+    PdfJob.objects.filter(pk__in=failed).update(
+        status=PdfJob.Status.PENDING, attempts=0, claimed_at=None
+    )
+    for pk in failed:
+        transaction.on_commit(lambda pk=pk: enqueue_pdf_job(pk))
+    return len(failed)

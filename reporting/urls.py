@@ -13,6 +13,7 @@ urlpatterns = [
     path("reports/<int:pk>/review/", views.report_review, name="report_review"),
     path("reports/<int:pk>/pdf/", views.report_pdf, name="report_pdf"),
     path("reports/<int:pk>/pdf/v<int:version>/", views.report_pdf, name="report_pdf_version"),
+    path("reports/<int:pk>/pdf/retry/", views.report_pdf_retry, name="report_pdf_retry"),
     path("reports/<int:pk>/pdf/status/", views.report_pdf_status, name="report_pdf_status"),
     path("commissions/<int:pk>/spend/", views.spend_list, name="spend_list"),
     path(

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -74,6 +75,7 @@ def report_detail(request, pk):
         "events": report.events.select_related("actor"),
         "files": report.files.all() if actions["may_download"] else [],
         "pdf_pending": report.pdf_jobs.filter(status=PdfJob.Status.PENDING).exists(),
+        "pdf_failed": report.pdf_jobs.filter(status=PdfJob.Status.FAILED).exists(),
         "review_form": ReviewForm(),
         **actions,
     }
@@ -175,6 +177,20 @@ def report_pdf(request, pk, version=None):
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_POST
+def report_pdf_retry(request, pk):
+    report = access_report(user=request.user, pk=pk)
+    try:
+        with transaction.atomic():
+            count = services.pdf_job_retry(report=report, actor=request.user)
+    except ValidationError as error:
+        raise PermissionDenied(" ".join(error.messages)) from error
+    if count:
+        messages.success(request, "Trying again: the PDF is being prepared.")
+    return redirect(report)
 
 
 @login_required

@@ -93,6 +93,7 @@ EXPECTED = {
     "report_pdf":           (200, 200, 200, 404, 404, 404, 404, 404, 404, 302),
     "report_pdf_version":   (200, 200, 200, 404, 404, 404, 404, 404, 404, 302),
     "report_pdf_status":    (200, 200, 200, 200, 404, 404, 404, 404, 404, 302),
+    "report_pdf_retry":     (405, 405, 405, 405, 405, 405, 405, 405, 405, 302),
     "spend_list":           (200, 200, 200, 200, 404, 404, 404, 404, 404, 302),
     "spend_delete":         (405, 405, 405, 405, 405, 405, 405, 405, 405, 302),
     "funding_return_csv":   (200, 200, 404, 404, 404, 404, 404, 200, 200, 302),
@@ -143,6 +144,7 @@ def matrix_urls(submitted, draft, supporting_leader, trust_lead):
         "report_pdf": [submitted.pk],
         "report_pdf_version": [submitted.pk, 1],
         "report_pdf_status": [submitted.pk],
+        "report_pdf_retry": [submitted.pk],
         "spend_list": [commission.pk],
         "spend_delete": [commission.pk, line.pk],
         "funding_return_csv": [],
@@ -491,3 +493,23 @@ def test_each_role_home_shows_the_reports_to_act_on(
     page = client.get(home, follow=True).content.decode()
     assert "Your reports" in page
     assert reverse("reporting:report_pdf", args=[report.pk]) in page
+
+
+def test_a_pdf_that_failed_can_be_asked_for_again(client, funded, leader, trust_lead, monkeypatch,
+                                                  django_capture_on_commit_callbacks):  # fmt: skip
+    from reporting import services
+
+    report = submitted_report(funded, leader, trust_lead)
+    PdfJob.objects.filter(report=report).update(status="failed", attempts=5, error="Timeout")
+    client.force_login(leader)
+    page = client.get(report.get_absolute_url()).content.decode()
+    assert "could not be made" not in page  # the leader does not get PDFs at all
+    response = client.post(reverse("reporting:report_pdf_retry", args=[report.pk]))
+    assert response.status_code == 403
+    client.force_login(trust_lead)
+    assert "could not be made" in client.get(report.get_absolute_url()).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("reporting:report_pdf_retry", args=[report.pk]))
+    assert PdfJob.objects.get(report=report).status == "done"
+    assert client.get(reverse("reporting:report_pdf", args=[report.pk])).status_code == 200
+    assert services.pdf_jobs_sweep() == 0
