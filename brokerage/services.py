@@ -42,6 +42,11 @@ def _is_school_contact(user: User, request: SupportRequest) -> bool:
 
 
 def _record(request, actor, action, *, from_status="", to_status="", reason="", hub_only=False):
+    limit = RequestEvent._meta.get_field("action").max_length
+    if len(action) > limit:
+        # A long schedule or many streams: the timeline shows the start, the reason all of it.
+        reason = "\n\n".join(part for part in (action, reason) if part)[:2000]
+        action = action[: limit - 1] + "…"
     RequestEvent.objects.create(
         request=request,
         actor=actor,

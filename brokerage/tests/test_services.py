@@ -1303,6 +1303,19 @@ def test_coordinator_replaces_the_default_reporting_schedule(commission, coordin
     )
 
 
+def test_a_long_schedule_is_kept_whole_on_the_timeline(commission, coordinator):
+    """Twenty monthly-ish interims make a line longer than the timeline's action column:
+    the action is shortened, the reason keeps every date (PostgreSQL refused it before)."""
+    interims = [("interim", datetime.date(2026, 10, 6) + datetime.timedelta(days=5 * i))
+                for i in range(20)]  # fmt: skip
+    schedule(commission, coordinator, ("final", datetime.date(2027, 2, 26)), *interims)
+
+    event = commission.request.events.last()
+    assert len(event.action) == 150 and event.action.endswith("…")
+    assert event.reason.startswith("Reporting schedule set: interim report 6 Oct 2026;")
+    assert event.reason.endswith("final report 26 Feb 2027")
+
+
 @pytest.mark.parametrize(
     "deadlines",
     [
