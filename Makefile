@@ -29,8 +29,9 @@ run: $(VENV)/.runtime-installed
 	@echo "Serving on http://127.0.0.1:8000 (Ctrl+C to stop)"
 	$(DEV_ENV) $(MANAGE) runserver 127.0.0.1:8000
 
+# One pytest process per core (pytest-xdist); run a single file with .venv/bin/pytest FILE.
 test: $(VENV)/.dev-installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
