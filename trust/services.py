@@ -345,6 +345,26 @@ def _enqueue(task, *args) -> None:
 STALE_IMPORT = datetime.timedelta(minutes=15)
 
 
+# The sweeper leaves a fresh upload to the task its request queued.
+SWEEP_IMPORTS_AFTER = datetime.timedelta(minutes=2)
+
+
+def school_imports_sweep(now: datetime.datetime | None = None) -> int:
+    """Queue again every import no worker has: uploaded while the broker was down, or left
+    "running" by a worker that died. Returns how many were sent."""
+    from .tasks import school_import_run_task
+
+    now = now or timezone.now()
+    waiting = SchoolImport.objects.filter(
+        Q(status=SchoolImport.Status.PENDING, created_at__lt=now - SWEEP_IMPORTS_AFTER)
+        | Q(status=SchoolImport.Status.RUNNING, started_at__lt=now - STALE_IMPORT)
+    ).values_list("pk", flat=True)
+    pks = list(waiting)
+    for pk in pks:
+        _enqueue(school_import_run_task, pk)
+    return len(pks)
+
+
 def school_import_run(*, import_id: int) -> SchoolImport | None:
     """Run an uploaded import once, however often the task is delivered.
 

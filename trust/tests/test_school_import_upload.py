@@ -267,3 +267,23 @@ def test_an_upload_is_kept_when_the_broker_is_down(
     assert len(callbacks) == 1  # the task was offered to the (absent) broker
     assert response.status_code == 302
     assert SchoolImport.objects.get().status == SchoolImport.Status.PENDING
+
+
+def test_an_upload_left_waiting_by_the_broker_is_imported_by_the_sweeper(coordinator, hub):
+    """Queued while the broker was down (the request's task never arrived): beat's sweeper
+    sends it again once it is a few minutes old, and a second sweep finds nothing."""
+    from django_celery_beat.models import PeriodicTask
+
+    from trust.services import school_imports_sweep
+
+    school_import = school_import_start(
+        hub=hub, user=coordinator, file_name="s.csv", data=GOOD_ROW.encode()
+    )  # on_commit never runs here: as if the broker had been down
+    assert school_imports_sweep() == 0  # too fresh: its own task may still come
+    later = timezone.now() + datetime.timedelta(minutes=5)
+    assert school_imports_sweep(now=later) == 1  # eager: imported here
+    school_import.refresh_from_db()
+    assert (school_import.status, school_import.created) == (SchoolImport.Status.DONE, 1)
+    assert school_imports_sweep(now=later) == 0
+    task = PeriodicTask.objects.get(task="trust.tasks.sweep_school_imports")
+    assert (task.interval.every, task.interval.period) == (5, "minutes")
