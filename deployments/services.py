@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,23 +14,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from brokerage.models import Commission, CommissionLeader
+from config.celery import enqueue
 from trust.models import Role, User
 
 from .models import RAG, ActionPlan, Objective, PlannedVisit, Visit, VisitObjective
 
-logger = logging.getLogger(__name__)
-
 
 class IdempotencyConflict(Exception):
     """The same idempotency key was sent with a different visit: refuse, never merge."""
-
-
-def _enqueue(task, *args) -> None:
-    """Send a task after commit; a broker outage is logged, never the user's problem."""
-    try:
-        task.delay(*args)
-    except Exception:
-        logger.exception("Could not queue %s%r", task.name, args)
 
 
 # ------------------------------------------------------------------ who may do what
@@ -230,7 +220,7 @@ def visit_record(
             if visit.safeguarding_concern:
                 from .tasks import safeguarding_alert_task
 
-                transaction.on_commit(lambda: _enqueue(safeguarding_alert_task, visit.pk))
+                transaction.on_commit(lambda: enqueue(safeguarding_alert_task, visit.pk))
     except IntegrityError:
         # Another request with the same key got there first (a double tap, a retry).
         existing = Visit.objects.filter(idempotency_key=key).first()
@@ -279,7 +269,7 @@ def visit_update(*, visit: Visit, actor: User, data: VisitInput, today=None) -> 
     if alert:
         from .tasks import safeguarding_alert_task
 
-        transaction.on_commit(lambda: _enqueue(safeguarding_alert_task, visit.pk))
+        transaction.on_commit(lambda: enqueue(safeguarding_alert_task, visit.pk))
     return visit
 
 

@@ -23,7 +23,6 @@ reports waiting for QA for more than 5 working days nudge once each.
 from __future__ import annotations
 
 import datetime
-import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -36,6 +35,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from brokerage.models import Commission, CommissionLeader, ReportingDeadline, add_working_days
+from config.celery import enqueue
 from deployments.models import PlannedVisit
 from trust.models import Membership, Role, User
 
@@ -46,8 +46,6 @@ from .models import (
     Reminder,
     ReminderKind,
 )
-
-logger = logging.getLogger(__name__)
 
 K = ReminderKind
 # (kind, first day, last day) relative to the due date.
@@ -383,14 +381,7 @@ def reminders_run(today: datetime.date | None = None) -> RunResult:
 def _enqueue(reminder_id: int) -> bool:
     from .tasks import send_reminder
 
-    try:
-        send_reminder.delay(reminder_id)
-    except Exception:
-        # Eager mode: the send itself failed and is left pending for the next run; with a
-        # broker: it could not be queued, and the next run queues it again.
-        logger.exception("Reminder %s not sent now; the next run tries again", reminder_id)
-        return False
-    return True
+    return enqueue(send_reminder, reminder_id, what=f"reminder {reminder_id}")
 
 
 def _message(reminder: Reminder) -> EmailMultiAlternatives:

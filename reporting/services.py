@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from brokerage.models import Commission, CommissionLeader, FundingAllocation, ReportingDeadline
+from config.celery import enqueue
 from trust.models import HUB_ROLES, Role, User
 
 from . import figures
@@ -329,17 +330,7 @@ def _pdf_state(report: ImpactReport) -> dict:
 def enqueue_pdf_job(job_id: int) -> bool:
     from .tasks import render_report_pdf
 
-    try:
-        render_report_pdf.delay(job_id)
-    except Exception:
-        if getattr(render_report_pdf.app.conf, "task_always_eager", False):
-            # Eager mode ran the task here: its failure is left for the sweeper, as a
-            # worker's would be, rather than breaking the request that asked for it.
-            logger.exception("PDF job %s failed in-process; the sweeper will retry", job_id)
-        else:
-            logger.exception("Could not queue PDF job %s; the sweeper will send it", job_id)
-        return False
-    return True
+    return enqueue(render_report_pdf, job_id, what=f"PDF job {job_id}")
 
 
 def render_html(report: ImpactReport, state: dict | None = None) -> str:

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.celery import enqueue
+
 from .models import Organisation, SchoolImport, User
 
 logger = logging.getLogger(__name__)
@@ -328,17 +330,8 @@ def school_import_start(
     school_import = SchoolImport.objects.create(
         hub=hub, uploaded_by=user, file_name=file_name[:255], data=data
     )
-    transaction.on_commit(lambda: _enqueue(school_import_run_task, school_import.pk))
+    transaction.on_commit(lambda: enqueue(school_import_run_task, school_import.pk))
     return school_import
-
-
-def _enqueue(task, *args) -> None:
-    """Send a task to the broker after commit. If the broker is down the saved row stays
-    pending and is picked up later; the person's request does not fail."""
-    try:
-        task.delay(*args)
-    except Exception:
-        logger.exception("Could not queue %s%r; it stays pending", task.name, args)
 
 
 # A worker that died mid-import leaves its row "running"; after this long another may take it.
@@ -361,7 +354,7 @@ def school_imports_sweep(now: datetime.datetime | None = None) -> int:
     ).values_list("pk", flat=True)
     pks = list(waiting)
     for pk in pks:
-        _enqueue(school_import_run_task, pk)
+        enqueue(school_import_run_task, pk)
     return len(pks)
 
 
