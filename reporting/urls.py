@@ -5,6 +5,7 @@ from . import calendar, exports, notifications, views
 app_name = "reporting"
 
 urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("reports/", views.report_list, name="report_list"),
     path("reports/deadlines/<int:deadline_pk>/start/", views.report_start, name="report_start"),
     path("reports/<int:pk>/", views.report_detail, name="report_detail"),

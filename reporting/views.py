@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from brokerage.models import Commission
 from trust.web import add_service_errors, posted
 
+from . import dashboard as dashboard_module
 from . import figures, services
 from .filters import ReportFilter
 from .forms import NarrativeForm, ReviewForm, SpendForm
@@ -270,3 +271,24 @@ def spend_delete(request, pk, line_pk):
     else:
         messages.success(request, f"Removed {line}.")
     return redirect("reporting:spend_list", pk=commission.pk)
+
+
+@login_required
+def dashboard(request):
+    """The programme at a glance for hub staff, a trust lead's commissions, or a funder's
+    money (reporting/dashboard.py decides which); anyone else has no dashboard: 404."""
+    scope = dashboard_module.scope_for(request.user)
+    if scope is None:
+        raise Http404
+    today = timezone.localdate()
+    form = dashboard_module.DashboardFilterForm(request.GET or None, scope=scope, today=today)
+    chosen = form.filters()
+    active = [f"{form.fields[name].label.lower()} {value}" for name, value in chosen.items()]
+    context = {
+        "scope": scope,
+        "form": form,
+        "data": dashboard_module.build(scope, chosen, today, timezone.now()),
+        "active_filters": active,
+        "today": today,
+    }
+    return render(request, "reporting/dashboard.html", context)
