@@ -52,7 +52,7 @@ def plain(value: Number) -> str:
 
 
 def money(value: Number) -> str:
-    return f"£{int(round(value)):,}"
+    return f"£{round(value):,.0f}"
 
 
 @dataclass
@@ -174,9 +174,7 @@ def bars(
 ) -> Chart:
     """Horizontal bars, one row per category: grouped (a bar per series) or stacked.
     ``row_styles`` gives a single series' rows their own (colour, pattern), e.g. RAG."""
-    chart = Chart(
-        title, description, list(categories), _styled(list(series), styles), fmt=fmt
-    )
+    chart = Chart(title, description, list(categories), _styled(list(series), styles), fmt=fmt)
     chart.total = stacked and len(chart.series) > 1
     prefix = f"c{next(_ids)}-{slugify(title)[:20]}"
     label_w, bar_w, value_w = 190, 330, 80
@@ -260,9 +258,7 @@ def columns(
     scale = (plot_h - 16) / biggest if biggest else 0
     s = chart.series[0]
     body = [_defs(prefix, chart.series)]
-    body.append(
-        f'<line x1="{left}" y1="{plot_h}" x2="{width - 10}" y2="{plot_h}" stroke="#444"/>'
-    )
+    body.append(f'<line x1="{left}" y1="{plot_h}" x2="{width - 10}" y2="{plot_h}" stroke="#444"/>')
     for i, (label, value) in enumerate(zip(chart.categories, values, strict=True)):
         h = float(value) * scale
         x = left + i * slot + 5

@@ -105,9 +105,9 @@ def scope_for(user) -> Scope | None:
             label=", ".join(f.name for f in funders),
             organisations=funders,
             commissions=Commission.objects.filter(
-                pk__in=FundingAllocation.objects.filter(
-                    stream__funder_id__in=funder_ids
-                ).values("commission")
+                pk__in=FundingAllocation.objects.filter(stream__funder_id__in=funder_ids).values(
+                    "commission"
+                )
             ),
             requests=None,
             streams=FundingStream.objects.filter(funder_id__in=funder_ids),
@@ -135,9 +135,7 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, scope: Scope, today: datetime.date, **kwargs):
         super().__init__(*args, **kwargs)
         # Choices come from what the scope holds, so no option names another hub's data.
-        schools = Organisation.objects.filter(
-            pk__in=scope.commissions.values("request__school")
-        )
+        schools = Organisation.objects.filter(pk__in=scope.commissions.values("request__school"))
         if scope.requests is not None:
             schools = Organisation.objects.filter(
                 Q(pk__in=scope.requests.values("school")) | Q(pk__in=schools)

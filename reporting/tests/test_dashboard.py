@@ -2,6 +2,7 @@
 that does not grow with the programme."""
 
 import datetime
+import io
 import re
 from decimal import Decimal
 
@@ -51,7 +52,10 @@ def programme(
         end=timezone.localdate() + datetime.timedelta(days=120),
     )
     earlier = FundingStreamFactory(
-        hub=oa_stream.hub, funder=oa_stream.funder, name="Opportunity Area", academic_year="2025-26"
+        hub=oa_stream.hub,
+        funder=oa_stream.funder,
+        name="Opportunity Area",
+        academic_year="2025-26",
     )
     new = FundingAllocation.objects.create(commission=commission, stream=oa_stream, amount=5000)
     FundingAllocation.objects.create(
@@ -140,7 +144,9 @@ def test_trust_lead_sees_their_trusts_commissions_only(
 
 def test_funder_sees_only_their_own_money(client, funder_viewer, programme, hub):
     other_funder = FunderFactory(hub=hub, name="Department for Education")
-    dfe = FundingStreamFactory(hub=hub, funder=other_funder, name="Hub fund", academic_year="2026-27")
+    dfe = FundingStreamFactory(
+        hub=hub, funder=other_funder, name="Hub fund", academic_year="2026-27"
+    )
     FundingAllocation.objects.create(commission=programme, stream=dfe, amount=Decimal("777"))
     client.force_login(funder_viewer)
     html = client.get(URL).content.decode()
@@ -180,9 +186,7 @@ def test_overdue_and_due_reports_are_listed(client, coordinator, programme):
     assert "Overdue by 3 days" in html
 
 
-def test_over_committed_leader_is_named_in_words(
-    client, coordinator, programme, leader_profile
-):
+def test_over_committed_leader_is_named_in_words(client, coordinator, programme, leader_profile):
     leader_profile.capacity_days_per_term = Decimal("1")
     leader_profile.save()
     client.force_login(coordinator)
@@ -319,10 +323,11 @@ def test_seed_scale_builds_the_programme_size_asked_for(db):
 
     demo.seed()  # the demo hub and accounts (the rest of seed_demo is not needed here)
 
-    call_command(
-        "seed_scale", schools=40, visits=300, leaders=12, commissions=20, stdout=open("/dev/null", "w")  # noqa: SIM115
-    )  # fmt: skip
-    assert Organisation.objects.filter(kind="school", cluster__name__startswith="Scale ").count() == 40
+    out = io.StringIO()
+    call_command("seed_scale", schools=40, visits=300, leaders=12, commissions=20, stdout=out)
+    assert "Scale data ready" in out.getvalue()
+    scale_schools = Organisation.objects.filter(kind="school", cluster__name__startswith="Scale ")
+    assert scale_schools.count() == 40
     assert Visit.objects.count() >= 300
     with pytest.raises(Exception, match="already has seed_scale data"):
         call_command("seed_scale", schools=5, visits=5, leaders=2, commissions=2)

@@ -56,9 +56,9 @@ MARK = "scale"  # in e-mail domains and cluster names, so the data is easy to re
 URN_BASE = 900000
 BATCH = 2000
 LOCAL_AUTHORITIES = ["Leeds", "Bradford", "Wakefield", "Kirklees", "Calderdale", "York"]
-FIRST = "Amira Ben Chloe Dev Elif Femi Grace Hamza Isla Jack Kai Lena Mo Nia Omar Pia".split()
-LAST = "Ahmed Brown Clarke Davies Evans Green Hall Iqbal Jones Khan Lee Moore Patel Reid".split()
-PLACES = "Ash Beck Calder Dale Eller Fern Gill Holme Ing Kirk Lound Moor Nab Oak Pike".split()
+FIRST = ["Amira", "Ben", "Chloe", "Dev", "Elif", "Femi", "Grace", "Hamza", "Isla", "Jack"]
+LAST = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Green", "Hall", "Iqbal", "Khan", "Reid"]
+PLACES = ["Ash", "Beck", "Calder", "Dale", "Eller", "Fern", "Gill", "Holme", "Kirk", "Moor"]
 KINDS = ["Primary", "Academy", "Junior", "Infant", "High", "C of E Primary", "Community"]
 
 
@@ -108,7 +108,7 @@ class Builder:
         self.hub = hub
         self.opts = opts
         self.tag = opts.get("tag", "")
-        self.rng = random.Random(opts["seed"])
+        self.rng = random.Random(opts["seed"])  # noqa: S311 - synthetic data, not secrets
         self.today = timezone.localdate()
         self.now = timezone.now()
         self.counts: dict[str, int] = {}
@@ -158,7 +158,10 @@ class Builder:
         rng, n = self.rng, self.opts["schools"]
         clusters = self.bulk(
             Cluster,
-            [Cluster(hub=self.hub, name=f"{MARK.title()} cluster {i + 1}{self.tag}") for i in range(n // 12 + 1)],  # fmt: skip
+            [
+                Cluster(hub=self.hub, name=f"{MARK.title()} cluster {i + 1}{self.tag}")
+                for i in range(n // 12 + 1)
+            ],
             "clusters",
         )
         self.trusts = self.bulk(
@@ -173,9 +176,7 @@ class Builder:
             ],
             "trusts",
         )
-        taken = set(
-            Organisation.objects.filter(urn__startswith="9").values_list("urn", flat=True)
-        )
+        taken = set(Organisation.objects.filter(urn__startswith="9").values_list("urn", flat=True))
         urns = (str(u) for u in range(URN_BASE, 1000000) if str(u) not in taken)
         phases = [Organisation.Phase.PRIMARY] * 6 + [Organisation.Phase.SECONDARY] * 2
         phases += [Organisation.Phase.SPECIAL]
@@ -353,7 +354,11 @@ class Builder:
             lead_days = (c.days_allocated * Decimal("0.7")).quantize(Decimal("0.5"))
             leaders.append(
                 CommissionLeader(
-                    commission=c, leader=chosen[0], role="lead", days=lead_days, release_agreed=True
+                    commission=c,
+                    leader=chosen[0],
+                    role="lead",
+                    days=lead_days,
+                    release_agreed=True,
                 )
             )
             if rng.random() < 0.5:
@@ -369,7 +374,9 @@ class Builder:
             year = c.start.year if c.start.month >= 9 else c.start.year - 1
             stream = self.streams.get(year, self.streams[min(self.streams)])
             allocations.append(
-                FundingAllocation(commission=c, stream=stream, amount=Decimal(rng.choice([3000, 4500, 6000])))  # fmt: skip
+                FundingAllocation(
+                    commission=c, stream=stream, amount=Decimal(rng.choice([3000, 4500, 6000]))
+                )
             )
             earlier = self.streams.get(year - 1)
             if earlier and rng.random() < 0.25:
@@ -419,9 +426,7 @@ class Builder:
     def visits(self):
         rng = self.rng
         commissions = {c.pk: c for c in self.commissions_list}
-        started = [
-            d for d in self.deployments if commissions[d.commission_id].start <= self.today
-        ]
+        started = [d for d in self.deployments if commissions[d.commission_id].start <= self.today]
         users = dict(SystemLeaderProfile.objects.values_list("pk", "user_id"))
         visits = []
         for i in range(self.opts["visits"]):
@@ -447,7 +452,8 @@ class Builder:
             )
         visits = self.bulk(Visit, visits, "visits")
         progress = []
-        for visit, deployment in zip(visits, (started[i % len(started)] for i in range(len(visits))), strict=True):  # fmt: skip
+        for i, visit in enumerate(visits):
+            deployment = started[i % len(started)]
             objectives = self.objectives_by_commission.get(deployment.commission_id, [])
             if objectives:
                 progress.append(
