@@ -276,3 +276,49 @@ def columns(
             )
     chart.svg = _svg(prefix, chart, width, plot_h + bottom, "".join(body))
     return chart
+
+
+def report_charts(fig: dict) -> dict[str, Chart]:
+    """The charts of an impact report, drawn from its figures (live or the frozen snapshot),
+    for the report page and its PDF. The tables beside them hold the same numbers."""
+    rag_order = [("red", "Red: off track"), ("amber", "Amber: some progress")]
+    rag_order += [("green", "Green: on track"), ("", "Not yet rated")]
+    counts = {key: 0 for key, _ in rag_order}
+    for objective in fig.get("objectives", []):
+        counts[objective.get("rag_now") or ""] = counts.get(objective.get("rag_now") or "", 0) + 1
+    leaders = fig.get("days", {}).get("leaders", [])
+    streams = fig.get("funding", {}).get("streams", [])
+    return {
+        "rag": bars(
+            "Objectives by RAG rating now",
+            "How many of the action plan's objectives are rated red, amber or green at the end "
+            "of the period, or not yet rated.",
+            [label for _, label in rag_order],
+            [Series("Objectives", [counts[key] for key, _ in rag_order])],
+            row_styles=[RAG_STYLES[key] for key, _ in rag_order],
+        ),
+        "days": bars(
+            "Days allocated and used by leader",
+            "Each leader's days allocated to the commission and used to the end of the period.",
+            [f"{row['name']} ({row['role']})" for row in leaders],
+            [
+                Series("Allocated", [Decimal(str(row["allocated"])) for row in leaders]),
+                Series("Used", [Decimal(str(row["used_to_date"])) for row in leaders]),
+            ],
+        ),
+        "funding": bars(
+            "Funding allocated and spent by stream",
+            "Money allocated to the commission from each stream and spent to the end of the "
+            "period; carry-forward from an earlier year is its own row.",
+            [
+                f"{row['stream']} {row['academic_year']}"
+                + (" (carry-forward)" if row["carry_forward"] else "")
+                for row in streams
+            ],
+            [
+                Series("Allocated", [Decimal(str(row["allocated"])) for row in streams]),
+                Series("Spent", [Decimal(str(row["spent"])) for row in streams]),
+            ],
+            fmt=money,
+        ),
+    }

@@ -29,3 +29,11 @@ def money(value) -> str:
         return ""
     sign = "−" if amount < 0 else ""
     return f"{sign}£{abs(amount):,.2f}"
+
+
+@register.simple_tag
+def report_charts(fig):
+    """``{% report_charts fig as charts %}``: the report's charts (reporting/charts.py)."""
+    from reporting.charts import report_charts as build
+
+    return build(fig or {})

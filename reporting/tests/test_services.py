@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 import socket
 import time
 from decimal import Decimal
@@ -215,6 +216,23 @@ def test_submission_and_approval_each_make_a_pdf_version(
     import hashlib
 
     assert hashlib.sha256(approved.file.open("rb").read()).hexdigest() == approved.sha256
+
+
+def test_the_pdf_draws_the_reports_charts_with_their_labels(
+    commission, leader, trust_lead, run_on_commit
+):
+    from deployments.tests.factories import add_objective
+
+    add_objective(commission, leader, title="Reading", rag="red")
+    add_objective(commission, leader, title="Attendance", rag="green")
+    with run_on_commit():
+        report = submitted_report(commission, leader, trust_lead)
+    text = pdf_text(ReportFile.objects.get(report=report))
+    # The RAG chart's rows, with their counts drawn as text beside the bars
+    assert re.search(r"Red: off track\s+1", text)
+    assert re.search(r"Green: on track\s+1", text)
+    assert "How many of the action plan's objectives are rated" in text
+    assert "Each leader's days allocated to the commission" in text
 
 
 def test_an_approved_pdf_never_changes_reapproval_makes_a_new_version(

@@ -84,6 +84,8 @@ ROLES = (
 # fmt: off
 EXPECTED = {
     #                       coord qa   trust lead supp school neigh funder outsider anon
+    # The outsider sees a dashboard too: their own hub's, never this one (test_dashboard.py).
+    "dashboard":            (200, 200, 200, 404, 404, 404, 404, 200, 200, 302),
     "report_list":          (200, 200, 200, 200, 200, 200, 200, 200, 200, 302),
     "report_start":         (405, 405, 405, 405, 405, 405, 405, 405, 405, 302),
     "report_detail":        (200, 200, 200, 200, 404, 404, 404, 404, 404, 302),
@@ -135,6 +137,7 @@ def matrix_urls(submitted, draft, supporting_leader, trust_lead):
     )
     feed_token = calendar.feed_for(trust_lead).token
     args = {
+        "dashboard": [],
         "report_list": [],
         "report_start": [deadline_of(commission).pk],
         "report_detail": [submitted.pk],
