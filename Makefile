@@ -8,7 +8,7 @@ MANAGE := $(BIN)/python manage.py
 # make run is the local demo: SQLite and tasks run in-process, whatever the shell exports.
 DEV_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_ENV=development
 
-.PHONY: run test lint format migrations worker beat clean
+.PHONY: run test lint format migrations worker beat clean bench-load
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -51,6 +51,14 @@ worker: $(VENV)/.runtime-installed
 
 beat: $(VENV)/.runtime-installed
 	DJANGO_ENV=$${DJANGO_ENV:-development} $(BIN)/celery -A config beat --loglevel=INFO
+
+# p50/p95 of the main pages under load on seed_scale data (bench/README.md). ARGS="--db postgres"
+$(VENV)/.bench-installed: requirements.txt requirements-bench.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench-load: $(VENV)/.bench-installed
+	$(BIN)/python bench/load.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles
