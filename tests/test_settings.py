@@ -112,3 +112,49 @@ def test_an_unknown_environment_name_is_refused():
     done = settings_with(["DEBUG"], DJANGO_ENV="staging")
     assert done.returncode != 0
     assert "DJANGO_ENV must be production, development or test" in done.stderr
+
+
+STORAGE_READ = (
+    "import django; django.setup(); from django.core.files.storage import storages; "
+    "d = storages['default']; "
+    "print(type(d).__name__, d.bucket_name, d.endpoint_url, d.location, d.default_acl)"
+)
+
+
+def test_report_files_go_to_an_s3_compatible_bucket_when_configured():
+    env = {k: v for k, v in os.environ.items() if k not in SET_BY_THE_TEST}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_ENV="development",
+        FILE_STORAGE="s3",
+        AWS_STORAGE_BUCKET_NAME="brokerage-reports",
+        AWS_S3_ENDPOINT_URL="https://s3.example.org",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", STORAGE_READ],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        "S3Storage",
+        "brokerage-reports",
+        "https://s3.example.org",
+        "media",
+        "private",
+    ]
+
+
+def test_an_unknown_file_storage_is_refused_at_start():
+    done = settings_with(["FILE_STORAGE"], DJANGO_ENV="development", FILE_STORAGE="ftp")
+    assert done.returncode != 0
+    assert "FILE_STORAGE must be 'local' or 's3'" in done.stderr
+
+
+def test_s3_storage_needs_a_bucket():
+    done = settings_with(["FILE_STORAGE"], DJANGO_ENV="development", FILE_STORAGE="s3")
+    assert done.returncode != 0
+    assert "AWS_STORAGE_BUCKET_NAME" in done.stderr

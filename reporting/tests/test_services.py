@@ -1,6 +1,7 @@
 """The report's life: who may move it, what each step leaves behind, and its PDFs."""
 
 import datetime
+import hashlib
 import io
 import re
 import socket
@@ -9,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -444,3 +446,25 @@ def test_a_job_delivered_late_renders_the_report_as_it_was_asked_for(
     assert first.status_at_render == "submitted" and "Approved" not in pdf_text(first)
     assert "Second account." in pdf_text(second) and second.status_at_render == "submitted"
     assert approved.status_at_render == "approved" and "Impact: Limited" in pdf_text(approved)
+
+
+def test_pdfs_are_stored_and_served_through_the_storage_api_not_the_filesystem(
+    settings, client, commission, leader, trust_lead, run_on_commit, media_root
+):
+    """Several web and worker machines share one file store (S3 in production): the worker
+    writes and the web server reads only through Django's storage API. Django's in-memory
+    storage has no filesystem paths, so any code that reached for one would fail here."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    with run_on_commit():
+        report = submitted_report(commission, leader, trust_lead)
+    stored = ReportFile.objects.get(report=report)
+    assert stored.file.storage.exists(stored.file.name)
+    assert not media_root.exists() or not any(media_root.rglob("*.pdf"))
+    client.force_login(trust_lead)
+    response = client.get(reverse("reporting:report_pdf", args=[report.pk]))
+    body = b"".join(response.streaming_content)
+    assert body[:5] == b"%PDF-"
+    assert hashlib.sha256(body).hexdigest() == stored.sha256
