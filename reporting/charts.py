@@ -125,8 +125,13 @@ def _fill(prefix: str, i: int, s: Series) -> str:
     return s.colour if s.pattern == "solid" else f"url(#{prefix}-p{i})"
 
 
-def _short(label: str, limit: int = 26) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def _short(label: str, limit: int = 28) -> str:
+    """Long labels lose their middle, not their end: rows that differ only at the end (a
+    year, a number) stay apart. The full label is the row's tooltip and in the table."""
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return f"{label[:head].rstrip()}…{label[-(limit - 1 - head) :].lstrip()}"
 
 
 def _legend(prefix: str, series: list[Series], y: int, width: int) -> tuple[str, int]:

@@ -309,7 +309,7 @@ def _funding_section(commissions, scope: Scope, f: dict):
             rows[(r["stream"], r["carry_forward"])]["spent"] = r["spent"]
     table = sorted(rows.values(), key=lambda r: (r["carry_forward"], r["year"], r["name"]))
     for row in table:
-        row["label"] = f"{row['name']} {row['year']}" + (
+        row["label"] = f"{row['year']} {row['name']}" + (
             " (carry-forward)" if row["carry_forward"] else ""
         )
         row["remaining"] = row["allocated"] - row["spent"]

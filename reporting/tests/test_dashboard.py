@@ -97,8 +97,8 @@ def test_hub_coordinator_sees_the_whole_programme(client, coordinator, programme
     assert "System leader capacity" in html
     # Money: new and carry-forward apart, and combined
     funding = numbers_table(html, "Funding allocated and spent by stream")
-    assert "Opportunity Area 2026-27" in funding and "£5,000" in funding and "£1,250" in funding
-    assert "Opportunity Area 2025-26 (carry-forward)" in funding and "£1,500" in funding
+    assert "2026-27 Opportunity Area" in funding and "£5,000" in funding and "£1,250" in funding
+    assert "2025-26 Opportunity Area (carry-forward)" in funding and "£1,500" in funding
     assert "£1,250 of £6,500" in html  # combined
     # One visit of 6.5 hours is one day used, of six allocated
     days = numbers_table(html, "Days allocated and used by lead organisation")

@@ -439,7 +439,7 @@ class Builder:
                     deployment_id=deployment.pk,
                     date=day,
                     mode=rng.choice(Visit.Mode.values),
-                    duration_hours=Decimal(rng.choice(["1.5", "2", "3", "3.25", "6.5"])),
+                    duration_hours=Decimal(rng.choice(["1", "1.5", "2", "2.5", "3", "3.5"])),
                     summary="Met the headteacher and the subject lead; reviewed the plan.",
                     next_steps="Observe lessons next visit.",
                     people_met="Headteacher, subject lead",
@@ -483,9 +483,31 @@ class Builder:
                 )
             )
         self.bulk(SpendLine, spend, "spend lines")
-        reports = [
-            ImpactReport(deadline=d)
-            for d in self.deadlines
-            if d.due <= self.today + datetime.timedelta(days=14) and rng.random() < 0.6
-        ]
-        self.bulk(ImpactReport, reports, "draft reports")
+        # Most reports due more than a month ago were written and approved; a few are late.
+        # Their figures are not frozen here (that would cost a computation per report): the
+        # report page computes them when a snapshot is missing.
+        reports, approved = [], 0
+        long_ago = self.today - datetime.timedelta(days=30)
+        for d in self.deadlines:
+            if d.due > self.today + datetime.timedelta(days=14) or rng.random() < 0.15:
+                continue
+            if d.due < long_ago and rng.random() < 0.9:
+                approved += 1
+                reports.append(
+                    ImpactReport(
+                        deadline=d,
+                        status=ImpactReport.Status.APPROVED,
+                        summary="Synthetic report made by seed_scale.",
+                        submissions=1,
+                        submitted_at=self.now,
+                        reviewer=self.coordinator,
+                        reviewed_at=self.now,
+                        impact="some",
+                        value_for_money="good",
+                    )
+                )
+            else:
+                reports.append(ImpactReport(deadline=d))
+        self.bulk(ImpactReport, reports)
+        self.counts["approved reports"] = approved
+        self.counts["draft reports"] = len(reports) - approved
