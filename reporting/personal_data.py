@@ -24,6 +24,7 @@ can find every way a name is written.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from django.contrib.admin.models import LogEntry
@@ -422,16 +423,18 @@ def anonymise_user(*, user: User, by: User | None, dry_run: bool = False) -> Ano
 
     # Text the service wrote itself names people ("Shortlisted Jane Smith (score 80)"):
     # the person's name in it becomes "Former user". Text people typed is left alone.
+    # As a whole word only, so that "Ann" leaves "Annual review" alone.
+    whole_name = re.compile(rf"(?<!\w){re.escape(user.full_name)}(?!\w)")
     for model, fields in GENERATED_TEXT if user.full_name else []:
         match = Q()
         for name_field in fields:
             match |= Q(**{f"{name_field}__contains": user.full_name})
-        rows = list(model.objects.filter(match))
-        for row in rows:
+        changed = []
+        for row in model.objects.filter(match):
             for name_field in fields:
-                text = getattr(row, name_field).replace(user.full_name, FORMER_USER)
-                setattr(row, name_field, text)
-        model.objects.bulk_update(rows, fields)
+                setattr(row, name_field, whole_name.sub(FORMER_USER, getattr(row, name_field)))
+            changed.append(row)
+        model.objects.bulk_update(changed, fields)
 
     result.memberships = (
         Membership.objects.filter(user=user).delete()[1].get(Membership._meta.label, 0)

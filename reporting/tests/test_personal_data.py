@@ -322,3 +322,18 @@ def test_the_site_team_anonymises_from_the_admin_after_a_confirmation(client, wo
 
     response = client.post(url, {"action": "export_personal_data", "_selected_action": [jane.pk]})
     assert json.loads(response.content)[str(jane.pk)]["profile"]["full_name"] == FORMER_USER
+
+
+def test_the_name_is_replaced_as_a_whole_word_in_text_the_service_wrote(
+    brokering_request, coordinator, school_contact
+):
+    from brokerage.models import RequestEvent
+
+    school_contact.full_name = "Ann"
+    school_contact.save()
+    event = RequestEvent.objects.create(
+        request=brokering_request, actor=coordinator, action="Annual review: Ann asked (Ann)"
+    )
+    anonymise_user(user=school_contact, by=coordinator)
+    event.refresh_from_db()
+    assert event.action == "Annual review: Former user asked (Former user)"
