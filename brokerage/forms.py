@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from trust.models import Organisation, Specialism
+from trust.pupil_data import PupilDataCheckMixin
 
 from .models import FundingStream, NeedArea, ReportingDeadline, SupportRequest
 
@@ -19,7 +20,7 @@ def _date_widget():
     return forms.DateInput(attrs=DATE, format="%Y-%m-%d")
 
 
-class SupportRequestForm(forms.ModelForm):
+class SupportRequestForm(PupilDataCheckMixin, forms.ModelForm):
     school = forms.ModelChoiceField(queryset=Organisation.objects.none(), empty_label=None)
     need_areas = forms.MultipleChoiceField(
         label="Areas of need",

@@ -238,6 +238,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Days are counted in working hours; DESIGN.md §2.
 HOURS_PER_DAY = Decimal(env.str("HOURS_PER_DAY", default="6.5"))
 
+# Retention: the notes about a commission (visit summaries and next steps, people met,
+# progress notes, the request's description, drafts of reports never approved) are removed
+# this many days after the commission ends; figures and approved reports stay. Six years
+# (with the leap days) follows the IRMS Information Management Toolkit for Schools for
+# contract and grant-funded project records (end of the contract + 6 years), which is the
+# Limitation Act 1980 period in which a claim on the contract or the grant can be made.
+CLOSED_COMMISSION_NOTES_RETENTION_DAYS = env.int(
+    "CLOSED_COMMISSION_NOTES_RETENTION_DAYS", default=6 * 365 + 2
+)
+
 # Security. Production behind a TLS-terminating proxy sets SECURE_PROXY_SSL_HEADER.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

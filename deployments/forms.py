@@ -7,6 +7,8 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from trust.pupil_data import PupilDataCheckMixin
+
 from .models import RAG, ActionPlan, Objective, Visit
 from .services import VisitInput
 
@@ -25,7 +27,7 @@ def duration_choices():
     ]
 
 
-class VisitForm(forms.Form):
+class VisitForm(PupilDataCheckMixin, forms.Form):
     key = forms.UUIDField(widget=forms.HiddenInput)
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     mode = forms.ChoiceField(choices=Visit.Mode.choices, widget=forms.RadioSelect)
@@ -145,7 +147,7 @@ class PlanForm(forms.ModelForm):
         fields = ["scope", "scope_name"]
 
 
-class ObjectiveForm(forms.ModelForm):
+class ObjectiveForm(PupilDataCheckMixin, forms.ModelForm):
     class Meta:
         model = Objective
         fields = ["title", "success_criteria", "baseline", "target", "owner", "due", "rag"]

@@ -2,8 +2,17 @@
 of state goes through the services. A reminder stuck in "sending" (its worker died) shows
 here; it is never re-sent by itself."""
 
-from django.contrib import admin
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
+
+from trust import admin as trust_admin
+from trust.models import User
 
 from .models import (
     CalendarFeed,
@@ -15,6 +24,7 @@ from .models import (
     ReportFile,
     SpendLine,
 )
+from .personal_data import anonymise_user, personal_data_export
 
 
 class ReportEventInline(admin.TabularInline):
@@ -96,3 +106,60 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     list_display = ["user", "created_at"]
     exclude = ["token"]  # the secret address is the user's alone
     raw_id_fields = ["user"]
+
+
+# ------------------------------------------------------------------ personal data
+
+
+def export_personal_data(modeladmin, request, queryset):
+    """Subject access: one JSON file for the selected people."""
+    people = list(queryset.order_by("pk")[:50])
+    data = {str(u.pk): personal_data_export(u) for u in people}
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="personal-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+export_personal_data.short_description = "Export personal data (JSON)"
+
+
+def anonymise_people(modeladmin, request, queryset):
+    """Erasure, after a confirmation page that says what is kept and what goes."""
+    people = [u for u in queryset.order_by("pk") if u.pk != request.user.pk]
+    if request.POST.get("confirm") == "yes":
+        for person in people:
+            anonymise_user(user=person, by=request.user)
+        modeladmin.message_user(
+            request,
+            f"Anonymised {len(people)} {'person' if len(people) == 1 else 'people'}; their "
+            "records now show “Former user”.",
+            messages.SUCCESS,
+        )
+        return None
+    previews = [(p, anonymise_user(user=p, by=request.user, dry_run=True)) for p in people]
+    return TemplateResponse(
+        request,
+        "admin/trust/user/anonymise_confirmation.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Anonymise people",
+            "previews": previews,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": modeladmin.model._meta,
+        },
+    )
+
+
+anonymise_people.short_description = "Anonymise (erase personal data, keep records)"
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(trust_admin.UserAdmin):
+    actions = [export_personal_data, anonymise_people]

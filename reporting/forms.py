@@ -3,6 +3,8 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from trust.pupil_data import PupilDataCheckMixin
+
 from .models import NARRATIVE_MAX, ImpactReport, Judgement, SpendLine, ValueForMoney
 
 
@@ -12,7 +14,7 @@ def one_newline(text: str) -> str:
     return text.replace("\r\n", "\n")
 
 
-class NarrativeForm(forms.ModelForm):
+class NarrativeForm(PupilDataCheckMixin, forms.ModelForm):
     def __init__(self, data=None, *args, **kwargs):
         if data is not None:
             data = data.copy()

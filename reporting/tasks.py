@@ -4,6 +4,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from .reminders import reminder_send, reminders_run
+from .retention import notes_purge
 from .services import pdf_job_run, pdf_jobs_sweep
 
 
@@ -39,3 +40,8 @@ def send_reminder(reminder_id: int) -> bool:
 @shared_task(acks_late=True)
 def send_due_reminders() -> dict:
     return asdict(reminders_run())
+
+
+@shared_task(acks_late=True)
+def purge_expired_notes() -> dict:
+    return notes_purge()

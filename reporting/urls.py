@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar, exports, notifications, views
+from . import calendar, exports, notifications, views, your_data
 
 app_name = "reporting"
 
@@ -40,6 +40,13 @@ urlpatterns = [
     ),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
+    path("account/data/", your_data.personal_data, name="personal_data"),
+    path(
+        "account/data/download/",
+        your_data.personal_data_download,
+        name="personal_data_download",
+    ),
+    path("account/data/subject-access/", your_data.personal_data_for, name="personal_data_for"),
     path("funding/return.csv", exports.funding_return_csv, name="funding_return_csv"),
     path("funding/return.xlsx", exports.funding_return_xlsx, name="funding_return_xlsx"),
 ]

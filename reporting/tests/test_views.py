@@ -105,6 +105,9 @@ EXPECTED = {
     "notification_read_all": (405, 405, 405, 405, 405, 405, 405, 405, 405, 302),
     "notification_preferences": (200, 200, 200, 200, 200, 200, 200, 200, 200, 302),
     "calendar_settings":    (200, 200, 200, 200, 200, 200, 200, 200, 200, 302),
+    "personal_data":        (200, 200, 200, 200, 200, 200, 200, 200, 200, 302),
+    "personal_data_download": (200, 200, 200, 200, 200, 200, 200, 200, 200, 302),
+    "personal_data_for":    (405, 405, 405, 405, 405, 405, 405, 405, 405, 302),
     # The secret address is the key: a calendar app fetches it without signing in.
     "calendar_feed":        (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
 }
@@ -158,6 +161,9 @@ def matrix_urls(submitted, draft, supporting_leader, trust_lead):
         "notification_preferences": [],
         "calendar_settings": [],
         "calendar_feed": [feed_token],
+        "personal_data": [],
+        "personal_data_download": [],
+        "personal_data_for": [],
     }
     return {name: reverse(f"reporting:{name}", args=args[name]) for name in sorted(EXPECTED)}
 

@@ -424,3 +424,21 @@ def test_a_visit_sent_after_the_session_ended_is_kept_and_sent_after_signing_in(
     phone.goto(f"{live_server.url}{scene['form_path']}")  # opening the form sends the queue
     assert wait_for_count(deployment, 1), "the kept visit was not sent after signing in"
     assert visits_of(deployment).get().summary == "Typed while my session quietly expired."
+
+
+def test_pupil_data_in_a_visit_is_questioned_then_saved_once_confirmed(phone, live_server, scene):
+    """With JavaScript on, the send answers 400; the page then shows the warning the
+    ordinary way, with what was typed, and the leader confirms."""
+    sign_in(phone, live_server.url)
+    phone.goto(f"{live_server.url}{scene['form_path']}")
+    fill_visit(phone, summary="Heard pupil A123456789012 read; fluent now.")
+    phone.get_by_role("button", name="Save the visit").tap()
+    expect(phone.locator("#error-summary")).to_contain_text("This looks like pupil data")
+    assert not visits_of(scene["deployment"]).exists()
+    assert phone.get_by_label("What happened").input_value() == (
+        "Heard pupil A123456789012 read; fluent now."
+    )
+    phone.get_by_label("This is not pupil data: save it as it is").check()
+    phone.get_by_role("button", name="Save the visit").tap()
+    phone.wait_for_url(f"{live_server.url}/visits/*/")
+    assert visits_of(scene["deployment"]).count() == 1
