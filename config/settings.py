@@ -238,6 +238,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Days are counted in working hours; DESIGN.md §2.
 HOURS_PER_DAY = Decimal(env.str("HOURS_PER_DAY", default="6.5"))
 
+# The cache holds the programme dashboard's figures for a few minutes (they aggregate every
+# visit of a hub). Each process's memory by default; with several web machines point
+# CACHE_URL at Redis (e.g. redis://redis.internal:6379/1, another database than the broker's)
+# so they share one copy. Tests use no cache unless a test turns one on.
+CACHES = {
+    "default": env.cache(
+        "CACHE_URL", default="dummycache://" if DJANGO_ENV == "test" else "locmemcache://"
+    )
+}
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)
+
 # Retention: the notes about a commission (visit summaries and next steps, people met,
 # progress notes, the request's description, drafts of reports never approved) are removed
 # this many days after the commission ends; figures and approved reports stay. Six years

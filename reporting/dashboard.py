@@ -455,9 +455,18 @@ def _rag_section(commissions):
     return {"total": sum(counts.values()), "chart": chart}
 
 
+def cache_key(scope: Scope, f: dict, today: datetime.date) -> str:
+    """Everyone with the same scope (the same hubs, trusts or funders) and filters shares one
+    computed dashboard; nobody is ever served another scope's."""
+    orgs = ",".join(str(o.pk) for o in sorted(scope.organisations, key=lambda o: o.pk))
+    chosen = ",".join(f"{k}={getattr(v, 'pk', v)}" for k, v in sorted(f.items()))
+    return f"dashboard:v1:{scope.kind}:{orgs}:{today.isoformat()}:{chosen}"
+
+
 def build(scope: Scope, f: dict, today: datetime.date, now: datetime.datetime) -> dict:
     commissions, requests = _filtered(scope, f)
     return {
+        "computed_at": now,
         "requests": _requests_section(requests, now),
         "commissions": _commission_section(commissions, scope, today),
         "funding": _funding_section(commissions, scope, f),

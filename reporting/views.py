@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -273,6 +275,13 @@ def spend_delete(request, pk, line_pk):
     return redirect("reporting:spend_list", pk=commission.pk)
 
 
+def _with_query(request, **values) -> str:
+    query = request.GET.copy()
+    for name, value in values.items():
+        query[name] = value
+    return f"{request.path}?{query.urlencode()}"
+
+
 @login_required
 def dashboard(request):
     """The programme at a glance for hub staff, a trust lead's commissions, or a funder's
@@ -284,10 +293,18 @@ def dashboard(request):
     form = dashboard_module.DashboardFilterForm(request.GET or None, scope=scope, today=today)
     chosen = form.filters()
     active = [f"{form.fields[name].label.lower()} {value}" for name, value in chosen.items()]
+    # The figures aggregate the whole programme: computed once and shared for a few minutes
+    # (the page says when), or afresh when someone asks for it.
+    key = dashboard_module.cache_key(scope, chosen, today)
+    data = None if request.GET.get("refresh") else cache.get(key)
+    if data is None:
+        data = dashboard_module.build(scope, chosen, today, timezone.now())
+        cache.set(key, data, settings.DASHBOARD_CACHE_SECONDS)
     context = {
         "scope": scope,
         "form": form,
-        "data": dashboard_module.build(scope, chosen, today, timezone.now()),
+        "data": data,
+        "refresh_url": _with_query(request, refresh="1"),
         "active_filters": active,
         "today": today,
     }

@@ -340,3 +340,49 @@ def test_seed_scale_rejects_nonsense_sizes(db):
         call_command("seed_scale", visits=0)
     with pytest.raises(CommandError, match="At most four commissions per school"):
         call_command("seed_scale", schools=1, commissions=50)
+
+
+# ---------------------------------------------------------------------------- caching
+
+
+@pytest.fixture
+def real_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+def test_figures_are_shared_for_a_few_minutes_and_recalculated_on_request(
+    client, coordinator, qa_lead, programme, real_cache, django_assert_max_num_queries
+):
+    client.force_login(coordinator)
+    first = client.get(URL).content.decode()
+    assert "of 6 allocated" in first
+    programme.days_allocated = Decimal("9")
+    programme.save()
+    # The QA lead of the same hub is served the same computed figures, with fewer queries
+    client.force_login(qa_lead)
+    with django_assert_max_num_queries(14):
+        cached = client.get(URL).content.decode()
+    assert "of 6 allocated" in cached
+    assert "Figures as of" in cached and "Recalculate now" in cached
+    fresh = client.get(URL, {"refresh": "1"}).content.decode()
+    assert "of 9 allocated" in fresh
+    assert "of 9 allocated" in client.get(URL).content.decode()  # and shared from then on
+
+
+def test_cached_figures_never_cross_to_another_scope(
+    client, coordinator, outsider, trust_lead, programme, real_cache
+):
+    client.force_login(coordinator)
+    assert "Aire Valley" in client.get(URL).content.decode()
+    client.force_login(outsider)
+    assert "Aire Valley" not in client.get(URL).content.decode()
+    client.force_login(trust_lead)
+    html = client.get(URL).content.decode()
+    assert "Requests by state and age" not in html  # not the hub's cached page
+    client.force_login(coordinator)
+    assert "Aire Valley" not in client.get(URL, {"year": "2025-26"}).content.decode()
