@@ -220,7 +220,8 @@ def test_a_schedule_change_shows_the_old_and_new_dates(client, coordinator, comm
         commission=commission, actor=coordinator, deadlines=[*interims, ("final", new_due)]
     )
     page = text_of(as_user(client, coordinator).get(commission.get_absolute_url()))
-    assert f"{coordinator.full_name}: Changed Final report Due: “{final.due:%-d %b %Y}” → “{new_due:%-d %b %Y}”" in page
+    old, new = f"{final.due:%-d %b %Y}", f"{new_due:%-d %b %Y}"
+    assert f"{coordinator.full_name}: Changed Final report Due: “{old}” → “{new}”" in page
 
 
 # ------------------------------------------------------------------ query count
