@@ -95,6 +95,8 @@ def _plain(value, model_field: models.Field, names: dict) -> str:
     if isinstance(value, datetime.date):
         return f"{value:%-d %b %Y}"
     if isinstance(value, Decimal):
+        if "£" in str(model_field.verbose_name):
+            return f"{value:,.2f}"  # money keeps its pence
         return f"{value.normalize():f}"
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
@@ -188,7 +190,9 @@ def history_of(
             Entry(
                 at=row.history_date,
                 user=row.history_user,
-                action=ACTIONS.get(row.history_type, row.history_type),
+                # A row that existed before its history began says so (see the migration).
+                action=row.history_change_reason
+                or ACTIONS.get(row.history_type, row.history_type),
                 subject=title,
                 changes=shown_changes,
             )

@@ -199,14 +199,14 @@ def test_a_funder_sees_its_own_money_in_the_history_and_not_the_grant_conditions
     client, coordinator, funder_viewer, two_funders
 ):
     hub_page = text_of(as_user(client, coordinator).get(two_funders.get_absolute_url()))
-    assert "Created Opportunity Area 2026-27 Amount (£): “—” → “2000” " in hub_page
+    assert "Created Opportunity Area 2026-27 Amount (£): “—” → “2,000.00” " in hub_page
     assert "Foundation grant 2026-27" in hub_page
     assert "Grant conditions: “—” → “Named contact: J. Bloggs.”" in hub_page
 
     response = as_user(client, funder_viewer).get(two_funders.get_absolute_url())
     assert response.status_code == 200
     page = text_of(response)
-    assert "Created Opportunity Area 2026-27 Amount (£): “—” → “2000” " in page
+    assert "Created Opportunity Area 2026-27 Amount (£): “—” → “2,000.00” " in page
     assert "Foundation grant" not in page
     assert "J. Bloggs" not in page
     assert "Grant conditions" not in page
@@ -280,3 +280,14 @@ def test_commission_history_costs_the_same_queries_however_long_it_is(
     assert len(history["commission"]) == min(edits + 1, 20)
     assert history["funding"].total == edits
     assert Commission.history.filter(id=commission.pk).count() == edits + 1
+
+
+def test_a_row_that_existed_before_its_history_says_so(client, coordinator, triage_request):
+    """The migration that started the history wrote one record per existing row, with no
+    author and the reason "History started"; the page says that rather than "Created"."""
+    triage_request.history.all().delete()
+    triage_request._change_reason = "History started"
+    triage_request.save()
+    triage_request.history.update(history_type="+", history_user=None)
+    page = text_of(as_user(client, coordinator).get(triage_request.get_absolute_url()))
+    assert "the system: History started" in page
