@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from trust.models import (
     HUB_ROLES,
@@ -249,6 +250,7 @@ class SupportRequest(models.Model):
     status_changed_at = models.DateTimeField(auto_now_add=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     objects = SupportRequestQuerySet.as_manager()
 
@@ -517,6 +519,7 @@ class Commission(models.Model):
     grant_conditions = models.TextField(blank=True, max_length=10000)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     objects = CommissionQuerySet.as_manager()
 
@@ -594,6 +597,7 @@ class FundingAllocation(models.Model):
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("10000000"))],
     )
     carry_forward = models.BooleanField(default=False)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["carry_forward", "stream__academic_year", "pk"]
@@ -616,6 +620,7 @@ class ReportingDeadline(models.Model):
     commission = models.ForeignKey(Commission, on_delete=models.CASCADE, related_name="deadlines")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     due = models.DateField()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["due", "pk"]

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from trust.history import History, history_of
 from trust.models import Role, SystemLeaderProfile, User
 from trust.selectors import leader_list_for, with_leader_details
 
@@ -29,7 +30,9 @@ from .models import (
     CommissionLeader,
     FundingAllocation,
     FundingStream,
+    NeedArea,
     Offer,
+    ReportingDeadline,
     SupportRequest,
 )
 
@@ -205,3 +208,47 @@ def trust_leader_choices(*, user: User, offer: Offer) -> QuerySet[SystemLeaderPr
         .select_related("user")
         .order_by("user__full_name")
     )
+
+
+# --------------------------------------------------------------------- history
+
+
+def _need_areas_text(codes) -> str:
+    labels = dict(NeedArea.choices)
+    return ", ".join(str(labels.get(code, code)) for code in codes or [])
+
+
+def request_history(request: SupportRequest, *, is_hub: bool) -> History:
+    """The request's changes. Its status trail is the timeline's to show (the timeline keeps
+    the hub's deliberation, e.g. which trust declined, from the school), so only hub staff
+    see status changes here."""
+    return history_of(
+        request.history.all(),
+        hide=() if is_hub else ("status",),
+        formatters={"need_areas": _need_areas_text},
+    )
+
+
+def commission_history(commission: Commission, *, user: User, funder_only: bool) -> dict:
+    """The commission's own changes, its funding's and its reporting schedule's. A funder
+    sees neither the grant conditions nor other funders' money, as on the page."""
+    allocations = FundingAllocation.history.filter(commission_id=commission.pk)
+    if funder_only:
+        allocations = allocations.filter(
+            stream__funder_id__in=user.organisation_ids_for(Role.FUNDER_VIEWER)
+        )
+    return {
+        "commission": history_of(
+            commission.history.all(),
+            hide=("request", "offer", *(("grant_conditions",) if funder_only else ())),
+        ),
+        "funding": history_of(
+            allocations, hide=("commission", "stream"), subject="stream", created_values=True
+        ),
+        "deadlines": history_of(
+            ReportingDeadline.history.filter(commission_id=commission.pk),
+            hide=("commission", "kind"),
+            subject="kind",
+            created_values=True,
+        ),
+    }

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, Sum
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from trust.models import Organisation, Role, SystemLeaderProfile, User
 
@@ -62,6 +63,7 @@ def _move(request, actor, to: str, action: str, reason: str = "", *, hub_only=Fa
     from_status = request.status
     request.status = to
     request.status_changed_at = timezone.now()
+    request._history_user = actor
     request.save(update_fields=["status", "status_changed_at", "updated_at"])
     _record(
         request,
@@ -107,6 +109,7 @@ def request_create(*, actor: User, school: Organisation, submit: bool, **fields)
         raise ValidationError({"school": "This school is not in a hub's area yet."})
     request = SupportRequest(hub_id=school.hub_id, school=school, raised_by=actor, **fields)
     request.full_clean()
+    request._history_user = actor
     request.save()
     _record(request, actor, "Request drafted", to_status=S.DRAFT)
     if submit:
@@ -134,6 +137,7 @@ def request_update(*, request: SupportRequest, actor: User, **fields) -> Support
     for name in REQUEST_FIELDS:
         setattr(request, name, fields[name])
     request.full_clean()
+    request._history_user = actor
     request.save()
     if changed:
         _record(request, actor, "Request edited", reason="Changed: " + ", ".join(changed))
@@ -537,6 +541,7 @@ def offer_accept(
         end=offer.end,
     )
     commission.full_clean()
+    commission._history_user = actor
     commission.save()
     for index, entry in enumerate(entries):
         CommissionLeader.objects.create(
@@ -546,8 +551,14 @@ def offer_accept(
             days=entry.days,
             release_agreed=entry.release_agreed,
         )
-    for kind, due in default_deadlines(commission.start, commission.end):
-        ReportingDeadline.objects.create(commission=commission, kind=kind, due=due)
+    bulk_create_with_history(
+        [
+            ReportingDeadline(commission=commission, kind=kind, due=due)
+            for kind, due in default_deadlines(commission.start, commission.end)
+        ],
+        ReportingDeadline,
+        default_user=actor,
+    )
     _close_offer(offer, actor, Offer.Status.ACCEPTED, "")
     names = ", ".join(e.leader.user.full_name for e in entries)
     _move(
@@ -622,10 +633,13 @@ def commission_set_funding(
         if row.stream_id in existing:
             old = existing.pop(row.stream_id)
             old.amount, old.carry_forward = row.amount, row.carry_forward
+            old._history_user = actor
             old.save(update_fields=["amount", "carry_forward"])
         else:
+            row._history_user = actor
             row.save()
     for row in existing.values():
+        row._history_user = actor
         try:
             with transaction.atomic():
                 row.delete()
@@ -685,8 +699,10 @@ def commission_set_deadlines(
         for row, due in zip(rows, dues, strict=False):
             if row.due != due:
                 row.due = due
+                row._history_user = actor
                 row.save(update_fields=["due"])
         for row in rows[len(dues) :]:
+            row._history_user = actor
             try:
                 with transaction.atomic():
                     row.delete()
@@ -695,9 +711,13 @@ def commission_set_deadlines(
                     f"The {row.get_kind_display().lower()} due {row.due:%-d %b %Y} has been "
                     "started, so it cannot be removed; change its date instead."
                 ) from None
-        ReportingDeadline.objects.bulk_create(
-            ReportingDeadline(commission=commission, kind=kind, due=due)
-            for due in dues[len(rows) :]
+        bulk_create_with_history(
+            [
+                ReportingDeadline(commission=commission, kind=kind, due=due)
+                for due in dues[len(rows) :]
+            ],
+            ReportingDeadline,
+            default_user=actor,
         )
     schedule = "; ".join(
         f"{ReportingDeadline.Kind(k).label.lower()} {d:%-d %b %Y}"
@@ -713,6 +733,7 @@ def commission_update(*, commission: Commission, actor: User, grant_conditions: 
     )
     _require_commission_coordinator(commission, actor)
     commission.grant_conditions = grant_conditions
+    commission._history_user = actor
     commission.full_clean()
     commission.save(update_fields=["grant_conditions", "updated_at"])
     _record(commission.request, actor, "Grant conditions updated")

@@ -32,11 +32,13 @@ from .selectors import (
     access_offer,
     access_request,
     access_stream,
+    commission_history,
     commission_list_for,
     lead_organisation_choices,
     match_leaders_for,
     offer_list_for,
     request_candidates,
+    request_history,
     request_list_for,
     request_timeline,
     status_counts,
@@ -153,6 +155,7 @@ def _render_request_detail(request, support_request, reason_form, status=200, sh
     context = {
         "support_request": support_request,
         "timeline": request_timeline(support_request, is_hub=is_hub),
+        "history": request_history(support_request, is_hub=is_hub),
         "transitions": services.allowed_transitions(request=support_request, user=user),
         "is_hub": is_hub,
         "is_coordinator": support_request.hub_id
@@ -413,6 +416,7 @@ def commission_detail(request, pk):
         "can_see_request": SupportRequest.objects.visible_to(user)
         .filter(pk=commission.request_id)
         .exists(),
+        "history": commission_history(commission, user=user, funder_only=funder_only),
     }
     return render(request, "brokerage/commission_detail.html", context)
 

@@ -150,16 +150,28 @@ class VisitQuerySet(models.QuerySet):
         visible = self.filter(
             deployment__commission__in=Commission.objects.exclude_funder_access(user)
         )
+        return visible.filter(Q(safeguarding_concern=False) | self._safeguarding_readers(user))
+
+    @staticmethod
+    def _safeguarding_readers(user) -> Q:
         hubs = user.organisation_ids_for(*HUB_ROLES)
         lead_of = CommissionLeader.objects.filter(
             leader__user=user, role=CommissionLeader.Role.LEAD
         ).values("commission")
-        return visible.filter(
-            Q(safeguarding_concern=False)
-            | Q(deployment__commission__request__hub_id__in=hubs)
+        return (
+            Q(deployment__commission__request__hub_id__in=hubs)
             | Q(deployment__commission__in=lead_of)
             | Q(recorded_by=user)
         )
+
+    def safeguarding_readable_by(self, user):
+        """Visits whose safeguarding detail the user may read, flagged or not: the hub's,
+        those of commissions they lead as Lead System Leader, and their own records."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(self._safeguarding_readers(user))
 
 
 class Visit(models.Model):

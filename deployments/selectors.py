@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from brokerage.models import Commission, ReportingDeadline
+from trust.history import History, history_of
 from trust.models import User
 
 from .models import ActionPlan, Deployment, Objective, PlannedVisit, Visit, VisitObjective
@@ -83,23 +84,34 @@ def access_objective(*, user: User, pk: int) -> Objective:
     )
 
 
-def history_with_changes(records, *, limit: int = 30) -> list[tuple[object, list[tuple]]]:
-    """Each historical record with what it changed: (field label, old, new) triples."""
-    records = list(records.select_related("history_user")[: limit + 1])
-    rows = []
-    for record, previous in zip(records, [*records[1:], None], strict=False):
-        changes = []
-        if previous is not None:
-            delta = record.diff_against(previous)
-            for change in delta.changes:
-                field = record.instance._meta.get_field(change.field)
-                labels = dict(field.flatchoices) if field.choices else {}
-                changes.append(
-                    (
-                        field.verbose_name,
-                        labels.get(change.old, change.old),
-                        labels.get(change.new, change.new),
-                    )
-                )
-        rows.append((record, changes))
-    return rows[:limit]
+# --------------------------------------------------------------------- history
+
+# What a leader writes about a visit: held back, with the flag itself, from anyone but the
+# hub, the Lead System Leader and the author while (or from when) the visit was flagged.
+VISIT_TEXT = ("summary", "next_steps", "people_met", "response_comment")
+
+
+def plan_history(plan: ActionPlan) -> History:
+    return history_of(plan.history.all(), hide=("commission",))
+
+
+def objective_history(objective: Objective) -> History:
+    return history_of(objective.history.all(), hide=("plan",))
+
+
+def visit_history(visit: Visit, *, user: User) -> History:
+    """The visit's changes. A reader without the right to safeguarding detail sees that
+    text changed, not what it said, in any change made while the visit was flagged."""
+    reader = Visit.objects.safeguarding_readable_by(user).filter(pk=visit.pk).exists()
+
+    def flagged_text(record, previous):
+        was_flagged = record.safeguarding_concern or (
+            previous is not None and previous.safeguarding_concern
+        )
+        return VISIT_TEXT if was_flagged and not reader else ()
+
+    return history_of(
+        visit.history.all(),
+        hide=("deployment", *(() if reader else ("safeguarding_concern",))),
+        withhold=flagged_text,
+    )

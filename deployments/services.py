@@ -324,14 +324,19 @@ def safeguarding_alert_send(*, visit_id: int) -> int:
     from trust.models import Membership
 
     # Claim the alert before sending, so overlapping deliveries of the task send it once.
-    now = timezone.now()
-    if not Visit.objects.filter(pk=visit_id, safeguarding_alerted_at__isnull=True).update(
-        safeguarding_alerted_at=now
-    ):
-        return 0
-    visit = Visit.objects.select_related(
-        "deployment__commission__request__school", "recorded_by"
-    ).get(pk=visit_id)
+    # The claim is a locked read and a save(), not a conditional UPDATE, so the visit's
+    # history records when the hub was alerted (and a released claim).
+    with transaction.atomic():
+        visit = (
+            Visit.objects.select_for_update(of=("self",))
+            .select_related("deployment__commission__request__school", "recorded_by")
+            .filter(pk=visit_id, safeguarding_alerted_at__isnull=True)
+            .first()
+        )
+        if visit is None:
+            return 0
+        visit.safeguarding_alerted_at = timezone.now()
+        visit.save(update_fields=["safeguarding_alerted_at"])
     request = visit.deployment.commission.request
     recipients = list(
         Membership.objects.filter(
@@ -345,7 +350,8 @@ def safeguarding_alert_send(*, visit_id: int) -> int:
         return _send_alert(visit, request, recipients, link)
     except Exception:
         # Not sent: release the claim so the task's retry can send it.
-        Visit.objects.filter(pk=visit_id).update(safeguarding_alerted_at=None)
+        visit.safeguarding_alerted_at = None
+        visit.save(update_fields=["safeguarding_alerted_at"])
         raise
 
 

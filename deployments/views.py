@@ -8,18 +8,23 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from trust.audit import record
+from trust.models import AuditEvent
 from trust.web import add_service_errors, posted
 
 from . import services
 from .forms import ObjectiveForm, PlanForm, PlanVisitForm, ResponseForm, VisitFilterForm, VisitForm
+from .models import Visit
 from .selectors import (
     access_deployment,
     access_objective,
     access_plan_commission,
     access_visit,
-    history_with_changes,
+    objective_history,
     objectives_for,
     plan_for,
+    plan_history,
+    visit_history,
     visit_list_for,
 )
 
@@ -28,6 +33,15 @@ PAGE_SIZE = 20
 
 def _wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
+
+
+def _access_visit_logged(request, pk) -> Visit:
+    """The visit, if the user may see it; each opening of one flagged with a safeguarding
+    concern is written to the audit log with who opened it."""
+    visit = access_visit(user=request.user, pk=pk)
+    if visit.safeguarding_concern:
+        record(request, AuditEvent.Action.SAFEGUARDING_VIEW, visit, detail=request.path)
+    return visit
 
 
 # ------------------------------------------------------------------ deployments
@@ -124,7 +138,7 @@ def visit_create(request, pk):
 
 @login_required
 def visit_detail(request, pk):
-    visit = access_visit(user=request.user, pk=pk)
+    visit = _access_visit_logged(request, pk)
     commission = visit.deployment.commission
     is_school = commission.request.school_id in request.user.organisation_ids_for("school_contact")
     context = {
@@ -132,13 +146,14 @@ def visit_detail(request, pk):
         "can_edit": visit.recorded_by_id == request.user.pk and not visit.is_responded,
         "can_respond": is_school and not visit.is_responded,
         "response_form": ResponseForm(),
+        "history": visit_history(visit, user=request.user),
     }
     return render(request, "deployments/visit_detail.html", context)
 
 
 @login_required
 def visit_edit(request, pk):
-    visit = access_visit(user=request.user, pk=pk)
+    visit = _access_visit_logged(request, pk)
     if visit.recorded_by_id != request.user.pk:
         raise PermissionDenied("Only the leader who recorded this visit can change it.")
     if visit.is_responded:
@@ -198,7 +213,13 @@ def visit_respond(request, pk):
         else:
             messages.success(request, "Thank you: your response is recorded.")
             return redirect(visit)
-    context = {"visit": visit, "can_edit": False, "can_respond": True, "response_form": form}
+    context = {
+        "visit": visit,
+        "can_edit": False,
+        "can_respond": True,
+        "response_form": form,
+        "history": visit_history(visit, user=request.user),
+    }
     return render(request, "deployments/visit_detail.html", context, status=400)
 
 
@@ -249,7 +270,7 @@ def plan_detail(request, pk):
         "objectives": objectives_for(commission),
         "can_edit": can_edit,
         "form": form,
-        "history": history_with_changes(plan.history.all()) if plan else [],
+        "history": plan_history(plan) if plan else None,
     }
     return render(request, "deployments/plan_detail.html", context)
 
@@ -290,7 +311,7 @@ def objective_detail(request, pk):
         "objective": objective,
         "commission": objective.plan.commission,
         "page_obj": page,
-        "history": history_with_changes(objective.history.all()),
+        "history": objective_history(objective),
         "visits_url": reverse(
             "deployments:commission_visits", args=[objective.plan.commission_id]
         ),

@@ -32,7 +32,8 @@ from openpyxl.utils import get_column_letter
 
 from brokerage.models import MONEY, FundingAllocation, FundingStream, ReportingDeadline
 from deployments.models import Visit
-from trust.models import HUB_ROLES, Role
+from trust.audit import record
+from trust.models import HUB_ROLES, AuditEvent, Role
 from trust.web import require_role
 
 from .models import ImpactReport, Judgement, SpendLine, ValueForMoney
@@ -381,18 +382,26 @@ def _return_for(request) -> tuple[FundingReturn, FundingStream | None]:
     return funding_return(request.user, stream), stream
 
 
+def _exported(request, stream, filename: str) -> None:
+    record(request, AuditEvent.Action.EXPORT, stream, detail=f"funding return: {filename}")
+
+
 @login_required
 def funding_return_csv(request):
     data, stream = _return_for(request)
+    filename = _filename(stream, "csv")
     response = HttpResponse(render_csv(data), content_type="text/csv; charset=utf-8")
-    return _attachment(response, _filename(stream, "csv"))
+    _exported(request, stream, filename)
+    return _attachment(response, filename)
 
 
 @login_required
 def funding_return_xlsx(request):
     data, stream = _return_for(request)
+    filename = _filename(stream, "xlsx")
     response = HttpResponse(
         render_xlsx(data),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    return _attachment(response, _filename(stream, "xlsx"))
+    _exported(request, stream, filename)
+    return _attachment(response, filename)

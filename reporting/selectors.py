@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from brokerage.models import ReportingDeadline
+from trust.history import History, history_of
 
 from .models import (
     ImpactReport,
@@ -81,3 +82,9 @@ def downloadable_file(*, user, report_pk: int, version: int | None = None) -> Re
 
 def may_download(user, report: ImpactReport) -> bool:
     return commissions_downloadable_by(user).filter(pk=report.deadline.commission_id).exists()
+
+
+def report_history(report: ImpactReport) -> History:
+    """Every change to the report's narrative, status and QA judgement (the frozen figures
+    are not kept in its history)."""
+    return history_of(report.history.all(), hide=("deadline",))

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from brokerage.models import Commission
+from trust.audit import record
+from trust.models import AuditEvent
 from trust.web import add_service_errors, posted
 
 from . import dashboard as dashboard_module
@@ -25,6 +27,7 @@ from .selectors import (
     deadline_list_for,
     downloadable_file,
     may_download,
+    report_history,
 )
 
 PAGE_SIZE = 25
@@ -80,6 +83,7 @@ def report_detail(request, pk):
         "pdf_pending": report.pdf_jobs.filter(status=PdfJob.Status.PENDING).exists(),
         "pdf_failed": report.pdf_jobs.filter(status=PdfJob.Status.FAILED).exists(),
         "review_form": ReviewForm(),
+        "history": report_history(report),
         **actions,
     }
     return render(request, "reporting/report_detail.html", context)
@@ -172,6 +176,12 @@ def report_pdf(request, pk, version=None):
         handle = report_file.file.open("rb")
     except FileNotFoundError as missing:
         raise Http404("The PDF file is missing.") from missing
+    record(
+        request,
+        AuditEvent.Action.PDF_DOWNLOAD,
+        report_file.report,
+        detail=f"version {report_file.version}",
+    )
     response = FileResponse(
         handle,
         as_attachment=True,

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from .models import (
+    AuditEvent,
     Cluster,
     Membership,
     Organisation,
@@ -123,4 +124,24 @@ class SchoolImportAdmin(admin.ModelAdmin):
         return super().get_queryset(request).defer("data")
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log is read here and nowhere changed: no add, change or delete."""
+
+    list_display = ["at", "action", "email", "object_label", "ip"]
+    list_filter = ["action"]
+    search_fields = ["email", "object_label"]
+    date_hierarchy = "at"
+    list_select_related = ["actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

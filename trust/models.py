@@ -571,3 +571,44 @@ class SchoolImport(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}
+
+
+# ------------------------------------------------------------------------- audit
+
+
+class AuditEvent(models.Model):
+    """Something a person did that leaves no other trace: signing in (or failing to),
+    downloading a PDF, exporting data, opening a record flagged with a safeguarding
+    concern. Written by ``trust.audit.record``; never changed afterwards."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login", "Signed in"
+        LOGIN_FAILED = "login_failed", "Failed sign-in"
+        LOGOUT = "logout", "Signed out"
+        PDF_DOWNLOAD = "pdf_download", "Downloaded a PDF"
+        EXPORT = "export", "Exported data"
+        SAFEGUARDING_VIEW = "safeguarding_view", "Opened a safeguarding-flagged record"
+        PERSONAL_DATA_EXPORT = "personal_data_export", "Exported personal data"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        "User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept as typed when the account is deleted, or for a failed sign-in with no account.
+    email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=30, choices=Action.choices, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["object_type", "object_id", "-at"])]
+
+    def __str__(self):
+        who = self.email or "someone"
+        what = f" {self.object_label}" if self.object_label else ""
+        return f"{self.at:%Y-%m-%d %H:%M} {who}: {self.get_action_display()}{what}"
