@@ -9,10 +9,10 @@ years (so there is carry-forward), open requests in every state, commissions wit
 money, reporting deadlines, action plans and objectives, visits spread over the commissions'
 weeks, spend and draft reports. ``coordinator@demo.test`` then sees the whole of it.
 
-Everything is written with ``bulk_create`` in batches, so the default size takes well under
-two minutes. Bulk inserts write no audit history rows: this is synthetic data, not a record
-of anyone's work. The data is random but repeatable (``--seed``). Run it once per database;
-a second run refuses rather than doubling the hub (start again from an empty database).
+Everything is written with bulk inserts in batches (with their first audit history row, for
+the audited models, marked as synthetic), so the default size takes well under two minutes.
+The data is random but repeatable (``--seed``). Run it once per database; a second run
+refuses rather than doubling the hub (start again from an empty database).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from brokerage.models import (
     Commission,
@@ -52,6 +53,7 @@ from trust.models import (
     User,
 )
 
+CHANGE_REASON = "Synthetic data made by seed_scale"
 MARK = "scale"  # in e-mail domains and cluster names, so the data is easy to recognise
 URN_BASE = 900000
 BATCH = 2000
@@ -114,7 +116,12 @@ class Builder:
         self.counts: dict[str, int] = {}
 
     def bulk(self, model, objs, label=None):
-        created = model.objects.bulk_create(objs, batch_size=BATCH)
+        if hasattr(model, "history"):  # audited models get their first history row too
+            created = bulk_create_with_history(
+                objs, model, batch_size=BATCH, default_change_reason=CHANGE_REASON
+            )
+        else:
+            created = model.objects.bulk_create(objs, batch_size=BATCH)
         if label:
             self.counts[label] = self.counts.get(label, 0) + len(created)
         return created
@@ -303,7 +310,13 @@ class Builder:
         # per batch through a CASE would be neater, but these few hundred rows are quick.
         for obj, created in zip(objs, ages, strict=True):
             obj.created_at = obj.status_changed_at = created
-        SupportRequest.objects.bulk_update(objs, ["created_at", "status_changed_at"], BATCH)
+        bulk_update_with_history(
+            objs,
+            SupportRequest,
+            ["created_at", "status_changed_at"],
+            batch_size=BATCH,
+            default_change_reason=CHANGE_REASON,
+        )
 
     def commissions(self):
         rng, n = self.rng, self.opts["commissions"]
