@@ -143,7 +143,11 @@ class HubOverview:
     clusters: QuerySet[Cluster]
     unclustered_schools: int
     leaders: list[tuple[SystemLeaderProfile, list[str]]]
+    leaders_total: int
     team: QuerySet[Membership]
+
+
+HOME_LEADERS = 15
 
 
 def hub_overview(*, user: User, hub: Organisation) -> HubOverview:
@@ -158,6 +162,11 @@ def hub_overview(*, user: User, hub: Organisation) -> HubOverview:
     leaders = leader_list_for(user=user).filter(
         user__memberships__role=Role.SYSTEM_LEADER,
         user__memberships__organisation__hub=hub,
+    )
+    # Those needing attention first; the home shows a handful, the leader list has them all.
+    flagged = sorted(
+        ((p, leader_alerts(p, today)) for p in leaders.distinct()),
+        key=lambda row: (not row[1], row[0].user.full_name),
     )
     return HubOverview(
         hub=hub,
@@ -175,7 +184,8 @@ def hub_overview(*, user: User, hub: Organisation) -> HubOverview:
                 filter=Q(schools__is_open=True, schools__phase=Organisation.Phase.PRIMARY),
             ),
         ),
-        leaders=[(p, leader_alerts(p, today)) for p in leaders.distinct()],
+        leaders=flagged[:HOME_LEADERS],
+        leaders_total=len(flagged),
         team=Membership.objects.filter(organisation=hub, role__in=HUB_ROLES)
         .select_related("user")
         .order_by("role", "user__full_name"),

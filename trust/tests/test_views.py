@@ -391,3 +391,27 @@ def test_an_invalid_filter_choice_is_explained_and_the_other_filters_kept(
     assert "Select a valid choice" in response.text
     assert f'value="{supported_school.name}"' in response.text
     assert supported_school.get_absolute_url() in response.text
+
+
+def test_hub_home_shows_leaders_needing_attention_first_and_links_to_the_rest(
+    client, coordinator, trust_school, hub
+):
+    import datetime
+
+    from django.utils import timezone
+
+    for i in range(18):
+        profile = system_leader(trust_school)
+        profile.user.full_name = f"Aaron Able {i:02d}"
+        profile.user.save()
+    late = system_leader(
+        trust_school, accreditation_expires=timezone.localdate() - datetime.timedelta(days=3)
+    )
+    late.user.full_name = "Zara Zed"
+    late.user.save()
+    client.force_login(coordinator)
+    html = client.get(reverse("trust:hub_home")).text
+    assert "Zara Zed" in html  # last by name, first by need
+    assert html.index("Zara Zed") < html.index("Aaron Able 00")
+    assert "Aaron Able 17" not in html
+    assert "all 19 system leaders" in html
