@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Case, Exists, Max, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -32,7 +32,14 @@ def deadline_list_for(*, user, today: datetime.date):
         .select_related("commission__request__school", "commission__lead_organisation", "report")
         .annotate(
             is_overdue=Case(When(overdue, then=Value(1)), default=Value(0)),
-            latest_pdf=Max("report__files__version"),
+            # A subquery, not Max(): an aggregate makes the database group every selected
+            # column of every deadline before it can sort and take a page (EXPLAIN in the
+            # issue 7 note: 47 ms of the report list at 2,000 deadlines).
+            latest_pdf=Subquery(
+                ReportFile.objects.filter(report=OuterRef("report"))
+                .order_by("-version")
+                .values("version")[:1]
+            ),
             pdf_pending=Exists(
                 PdfJob.objects.filter(report=OuterRef("report"), status=PdfJob.Status.PENDING)
             ),
