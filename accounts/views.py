@@ -123,7 +123,9 @@ def two_factor_verify(request):
 class PasswordResetView(auth_views.PasswordResetView):
     """Links in the email use SITE_URL, never the Host header of whoever asked."""
 
-    extra_email_context = {"site_url": settings.SITE_URL.rstrip("/")}
+    def form_valid(self, form):
+        self.extra_email_context = {"site_url": settings.SITE_URL.rstrip("/")}
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
