@@ -22,7 +22,18 @@ document.addEventListener("securitypolicyviolation", (e) => {
 });
 """
 # Links not worth following here: downloads, feeds, the admin, and anything that signs out.
-SKIP = ("/admin/", "/pdf", ".pdf", ".ics", ".csv", ".xlsx", "/export", "/feed", "/download", "logout")
+SKIP = (
+    "/admin/",
+    "/pdf",
+    ".pdf",
+    ".ics",
+    ".csv",
+    ".xlsx",
+    "/export",
+    "/feed",
+    "/download",
+    "logout",
+)
 PAGES_PER_PERSON = 10
 PEOPLE = [
     "coordinator@demo.test",
