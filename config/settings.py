@@ -318,6 +318,8 @@ IPWARE_STRICT = False  # extra (forged) addresses on the left must not void the 
 # on, hub coordinators, QA leads and admin staff must set it up before using the service.
 TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=IS_PRODUCTION)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Support brokerage")
+# The admin may delete someone's authenticator (a lost phone) but never sees its secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 if DJANGO_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -173,3 +173,21 @@ def test_pages_after_sign_in_cost_no_extra_query_for_two_factor(client, coordina
     with CaptureQueriesContext(connection) as ctx:
         client.get(reverse("trust:hub_home"))
     assert not [q for q in ctx.captured_queries if "otp_totp" in q["sql"]]
+
+
+def test_an_admin_can_remove_a_lost_authenticator_but_never_sees_its_secret(client, trust_lead):
+    from trust.tests.factories import UserFactory
+
+    device = confirmed_device(trust_lead)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:otp_totp_totpdevice_change", args=[device.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert device.key not in page.text
+    secret = base64.b32encode(device.bin_key).decode()
+    assert secret not in page.text
+    response = client.post(
+        reverse("admin:otp_totp_totpdevice_delete", args=[device.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=trust_lead).exists()
