@@ -8,7 +8,7 @@ MANAGE := $(BIN)/python manage.py
 # make run is the local demo: SQLite and tasks run in-process, whatever the shell exports.
 DEV_ENV := env -u DATABASE_URL -u REDIS_URL DJANGO_ENV=development
 
-.PHONY: run test lint format migrations worker beat clean bench-load
+.PHONY: run test lint audit format migrations worker beat clean bench-load
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -37,6 +37,16 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_ENV=test $(MANAGE) makemigrations --check --dry-run
+
+# Security checks. bandit: the shipped code with every check (pyproject.toml says why the
+# few accepted findings are), then the tests and bench/ without the checks that do not fit
+# test code (assert, fixed test passwords, made-up random data, subprocess of sys.executable).
+# pip-audit: known vulnerabilities in the pinned requirements (.ci/pip-audit).
+AUDIT_TEST_PATHS := $(wildcard */tests) tests bench conftest.py
+audit: $(VENV)/.dev-installed
+	$(BIN)/bandit -c pyproject.toml -r . -q
+	$(BIN)/bandit -r $(AUDIT_TEST_PATHS) -s B101,B105,B106,B311,B404,B603 -q
+	BIN=$(BIN) .ci/pip-audit
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BASE_DIR = Path(__file__).resolve().parents[1]
 READ = (
     "import django, json; django.setup(); from django.conf import settings as s; "
@@ -21,6 +23,9 @@ SET_BY_THE_TEST = {
     "SECRET_KEY",
     "ALLOWED_HOSTS",
     "DEBUG",
+    "TRUSTED_PROXY_COUNT",
+    "TWO_FACTOR_REQUIRED",
+    "SESSION_IDLE_SECONDS",
 }
 
 
@@ -112,6 +117,63 @@ def test_an_unknown_environment_name_is_refused():
     done = settings_with(["DEBUG"], DJANGO_ENV="staging")
     assert done.returncode != 0
     assert "DJANGO_ENV must be production, development or test" in done.stderr
+
+
+def test_two_factor_is_required_for_hub_staff_in_production_only_by_default():
+    names = ["TWO_FACTOR_REQUIRED", "SESSION_COOKIE_AGE"]
+    production = settings_with(names, SECRET_KEY="x" * 50, ALLOWED_HOSTS="example.org")
+    development = settings_with(names, DJANGO_ENV="development")
+    switched_off = settings_with(
+        names, SECRET_KEY="x" * 50, ALLOWED_HOSTS="example.org", TWO_FACTOR_REQUIRED="0"
+    )
+    assert json.loads(production.stdout) == {
+        "TWO_FACTOR_REQUIRED": True,
+        "SESSION_COOKIE_AGE": 2 * 60 * 60,
+    }
+    assert json.loads(development.stdout)["TWO_FACTOR_REQUIRED"] is False
+    assert json.loads(switched_off.stdout)["TWO_FACTOR_REQUIRED"] is False
+
+
+CLIENT_ADDRESS = (
+    "import django; django.setup(); from django.test import RequestFactory; "
+    "from axes.helpers import get_client_ip_address; "
+    "print(get_client_ip_address(RequestFactory().post('/accounts/login/', "
+    "REMOTE_ADDR='10.0.0.2', HTTP_X_FORWARDED_FOR='6.6.6.6, 203.0.113.5, 10.0.0.1')))"
+)
+
+
+@pytest.mark.parametrize(
+    "proxies,client",
+    [
+        # No proxy trusted: the header is the client's own words, ignored.
+        ("0", "10.0.0.2"),
+        # One proxy (it connects as 10.0.0.2): the address it appended, 10.0.0.1.
+        ("1", "10.0.0.1"),
+        # Two: the outer proxy appended the client, the inner one appended the outer proxy.
+        ("2", "203.0.113.5"),
+    ],
+)
+def test_the_client_address_for_lockouts_trusts_only_our_own_proxies(proxies, client):
+    env = {k: v for k, v in os.environ.items() if k not in SET_BY_THE_TEST}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings", DJANGO_ENV="test", TRUSTED_PROXY_COUNT=proxies
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT_ADDRESS],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == client
+
+
+def test_a_negative_proxy_count_is_refused():
+    done = settings_with(["DEBUG"], DJANGO_ENV="development", TRUSTED_PROXY_COUNT="-1")
+    assert done.returncode != 0
+    assert "TRUSTED_PROXY_COUNT" in done.stderr
 
 
 STORAGE_READ = (

@@ -24,7 +24,7 @@ from .models import (
     User,
 )
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # nosec B105  # the published demo password (README)
 HUB_NAME = "Three Rivers Teaching School Hub"
 FUNDER_NAME = "Bradford Opportunity Area"
 TRUST_NAMES = [
@@ -195,7 +195,7 @@ LEADERS = [
 def seed() -> list[str]:
     """Create or refresh the demo hub; the lines say what is there and how to sign in."""
     today = timezone.localdate()
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # nosec B311  # repeatable made-up demo data
     password = make_password(DEMO_PASSWORD)
 
     hub, _ = Organisation.objects.update_or_create(

@@ -789,6 +789,7 @@ def test_the_leader_plans_the_next_visit_and_it_shows_as_to_log_once_past(
     assert "To log:" not in client.get("/leader/").text
 
     time_machine.move_to(datetime.datetime(2026, 12, 4, 9, 0, tzinfo=LONDON), tick=False)
+    as_user(client, leader)  # days later, so a new session: an idle one ends after 2 hours
     home = client.get("/leader/")
     assert "<strong>To log:</strong> video call visit planned for 2 Dec" in home.text
     assert "(to log)" in client.get(deployment.get_absolute_url()).text
