@@ -162,7 +162,8 @@ def _svg(prefix: str, chart: Chart, width: int, height: int, body: str) -> SafeS
         p=prefix,
         title=chart.title,
         desc=chart.description,
-        body=mark_safe(body),  # noqa: S308 - built here from escaped labels and numbers
+        # Every label and number in ``body`` went through escape() above (tested).
+        body=mark_safe(body),  # noqa: S308  # nosec B308 B703
     )
 
 

@@ -110,7 +110,8 @@ class Builder:
         self.hub = hub
         self.opts = opts
         self.tag = opts.get("tag", "")
-        self.rng = random.Random(opts["seed"])  # noqa: S311 - synthetic data, not secrets
+        # Repeatable made-up data, no secrets.
+        self.rng = random.Random(opts["seed"])  # noqa: S311  # nosec B311
         self.today = timezone.localdate()
         self.now = timezone.now()
         self.counts: dict[str, int] = {}
