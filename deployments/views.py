@@ -6,21 +6,28 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from trust.web import add_service_errors, posted
+from trust.csv_export import export_filtered
+from trust.models import HUB_ROLES, Role
+from trust.web import add_service_errors, posted, require_role
 
 from . import services
+from .exports import DEPLOYMENT_HEADER, VISIT_HEADER, deployment_rows, visit_rows
+from .filters import DeploymentFilter, VisitFilter
 from .forms import ObjectiveForm, PlanForm, PlanVisitForm, ResponseForm, VisitFilterForm, VisitForm
 from .selectors import (
+    WITHHELD,
     access_deployment,
     access_objective,
     access_plan_commission,
     access_visit,
+    deployment_list_for,
     history_with_changes,
     objectives_for,
     plan_for,
     visit_list_for,
+    visit_text_reader,
 )
 
 PAGE_SIZE = 20
@@ -30,7 +37,27 @@ def _wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+# Everyone who works on commissions; funders see money, not deployments or visits.
+FIELD_ROLES = (*HUB_ROLES, Role.TRUST_LEAD, Role.SYSTEM_LEADER, Role.SCHOOL_CONTACT)
+
+
 # ------------------------------------------------------------------ deployments
+
+
+@login_required
+@require_safe
+def deployment_list(request):
+    require_role(request.user, *FIELD_ROLES)
+    deployments = deployment_list_for(user=request.user).order_by(
+        "-commission__start", "leader__user__full_name", "pk"
+    )
+    filterset = DeploymentFilter(request.GET, queryset=deployments, user=request.user)
+    export = export_filtered(request, filterset, "deployments", DEPLOYMENT_HEADER, deployment_rows)
+    if export:
+        return export
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"filter": filterset, "page_obj": page, "today": timezone.localdate()}
+    return render(request, "deployments/deployment_list.html", context)
 
 
 @login_required
@@ -75,6 +102,30 @@ def visit_plan(request, pk):
 
 
 # ------------------------------------------------------------------------ visits
+
+
+@login_required
+@require_safe
+def visit_list(request):
+    """Every visit the user may see, across commissions."""
+    require_role(request.user, *FIELD_ROLES)
+    visits = visit_list_for(user=request.user).order_by("-date", "-pk")
+    filterset = VisitFilter(request.GET, queryset=visits, user=request.user)
+    export = export_filtered(
+        request,
+        filterset,
+        "visits",
+        VISIT_HEADER,
+        lambda rows: visit_rows(rows, user=request.user),
+    )
+    if export:
+        return export
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    may_read = visit_text_reader(request.user)
+    for visit in page:
+        visit.text_withheld = not may_read(visit)
+    context = {"filter": filterset, "page_obj": page, "withheld": WITHHELD}
+    return render(request, "deployments/visit_index.html", context)
 
 
 @login_required

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -32,6 +33,7 @@ from openpyxl.utils import get_column_letter
 
 from brokerage.models import MONEY, FundingAllocation, FundingStream, ReportingDeadline
 from deployments.models import Visit
+from trust.csv_export import neutralise
 from trust.models import HUB_ROLES, Role
 from trust.web import require_role
 
@@ -40,7 +42,6 @@ from .models import ImpactReport, Judgement, SpendLine, ValueForMoney
 TWO = Decimal("0.01")
 ONE = Decimal("0.1")
 ZERO = Decimal("0")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # Column kinds decide how a value is written: text is neutralised, money and days are numbers.
 TEXT, DATE, MONEY_KIND, DAYS, COUNT = "text", "date", "money", "days", "count"
@@ -263,11 +264,6 @@ def funding_return(user, stream: FundingStream | None = None) -> FundingReturn:
 # ------------------------------------------------------------------------- writing
 
 
-def neutralise(text: str) -> str:
-    """Text a spreadsheet would run as a formula, made plain text with a leading '."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 def _csv_value(value, kind: str) -> str:
     if value is None or value == "":
         return ""
@@ -396,3 +392,78 @@ def funding_return_xlsx(request):
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     return _attachment(response, _filename(stream, "xlsx"))
+
+
+# ------------------------------------------------------------------ the report list
+
+REPORT_HEADER = [
+    "School",
+    "URN",
+    "Local authority",
+    "Lead organisation",
+    "Report",
+    "Due",
+    "Status",
+    "Overdue",
+    "Submitted at",
+    "Reviewed at",
+    "QA impact judgement",
+    "Value for money",
+    "Latest PDF version",
+]
+
+
+def report_rows(deadlines) -> Iterator[list]:
+    """The report list (``selectors.deadline_list_for``, filtered) as CSV rows: one query,
+    read straight from the cursor without the reports' snapshots."""
+    kinds = dict(ReportingDeadline.Kind.choices)
+    statuses = dict(ImpactReport.Status.choices)
+    impacts, values = dict(Judgement.choices), dict(ValueForMoney.choices)
+    rows = deadlines.values_list(
+        "commission__request__school__name",
+        "commission__request__school__urn",
+        "commission__request__school__local_authority",
+        "commission__lead_organisation__name",
+        "kind",
+        "due",
+        "report__status",
+        "report__submitted_at",
+        "report__reviewed_at",
+        "report__impact",
+        "report__value_for_money",
+        "is_overdue",
+        "latest_pdf",
+        "may_download",
+    )
+    for (
+        school,
+        urn,
+        la,
+        lead,
+        kind,
+        due,
+        status,
+        submitted,
+        reviewed,
+        impact,
+        vfm,
+        overdue,
+        pdf,
+        may_download,
+    ) in rows.iterator():
+        approved = status == ImpactReport.Status.APPROVED
+        yield [
+            school,
+            urn,
+            la,
+            lead,
+            kinds.get(kind, kind),
+            due,
+            statuses.get(status, NOT_STARTED),
+            bool(overdue),
+            submitted,
+            reviewed,
+            impacts.get(impact, "") if approved else "",
+            values.get(vfm, "") if approved else "",
+            pdf if may_download else None,
+        ]
