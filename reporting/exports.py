@@ -12,7 +12,6 @@ views only lay them out. Text that a spreadsheet would read as a formula (it beg
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ from openpyxl.utils import get_column_letter
 
 from brokerage.models import MONEY, FundingAllocation, FundingStream, ReportingDeadline
 from deployments.models import Visit
-from trust.csv_export import neutralise
+from trust.csv_export import csv_response, neutralise
 from trust.models import HUB_ROLES, Role
 from trust.web import require_role
 
@@ -264,23 +263,15 @@ def funding_return(user, stream: FundingStream | None = None) -> FundingReturn:
 # ------------------------------------------------------------------------- writing
 
 
-def _csv_value(value, kind: str) -> str:
-    if value is None or value == "":
-        return ""
-    if kind == MONEY_KIND:
-        return f"{value:.2f}"
-    if kind in (DAYS, COUNT):
-        return str(value)
-    if kind == DATE:
-        return value.isoformat()
-    return neutralise(str(value))
-
-
-def _filename(stream: FundingStream | None, extension: str) -> str:
+def _name(stream: FundingStream | None) -> str:
     name = "funding-return"
     if stream is not None:
         name += f"-{slugify(stream.name)}-{stream.academic_year}"
-    return f"{name}-{timezone.localdate().isoformat()}.{extension}"
+    return name
+
+
+def _filename(stream: FundingStream | None, extension: str) -> str:
+    return f"{_name(stream)}-{timezone.localdate().isoformat()}.{extension}"
 
 
 def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
@@ -288,20 +279,25 @@ def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
     return response
 
 
-def render_csv(data: FundingReturn) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for columns, rows, total in (
-        (RETURN_COLUMNS, data.rows, data.total),
-        (STREAM_COLUMNS, data.streams, data.streams_total),
-    ):
-        if columns is STREAM_COLUMNS:
-            writer.writerow([])
-            writer.writerow(["Stream summary"])
-        writer.writerow([header for header, _, _ in columns])
-        for row in [*rows, total]:
-            writer.writerow([_csv_value(row.get(key), kind) for _, key, kind in columns])
-    return "\ufeff" + out.getvalue()
+def csv_lines(data: FundingReturn) -> Iterator[list]:
+    """The return, then a blank line and the summary per stream, as rows of typed values
+    for ``trust.csv_export.csv_response`` (money and days stay numbers, text is neutralised).
+    """
+    yield from _csv_section(RETURN_COLUMNS, data.rows, data.total)
+    yield []
+    yield ["Stream summary"]
+    yield [header for header, _, _ in STREAM_COLUMNS]
+    yield from _csv_section(STREAM_COLUMNS, data.streams, data.streams_total)
+
+
+def _csv_section(columns, rows, total) -> Iterator[list]:
+    for row in [*rows, total]:
+        yield [_typed(row.get(key), kind) for _, key, kind in columns]
+
+
+def _typed(value, kind: str):
+    # Money always with its pence, as a spreadsheet user expects "0.00" rather than "0".
+    return _money(value) if kind == MONEY_KIND and value is not None else value
 
 
 MONEY_FORMAT = '"£"#,##0.00;-"£"#,##0.00'
@@ -380,8 +376,8 @@ def _return_for(request) -> tuple[FundingReturn, FundingStream | None]:
 @login_required
 def funding_return_csv(request):
     data, stream = _return_for(request)
-    response = HttpResponse(render_csv(data), content_type="text/csv; charset=utf-8")
-    return _attachment(response, _filename(stream, "csv"))
+    header = [header for header, _, _ in RETURN_COLUMNS]
+    return csv_response(request, _name(stream), header, csv_lines(data))
 
 
 @login_required
