@@ -68,7 +68,7 @@ class CommissionWorkFilter(django_filters.FilterSet):
         method="by_state",
     )
     cluster = django_filters.ModelChoiceFilter(
-        queryset=Cluster.objects.none(), empty_label="Any", method="by_cluster"
+        label="Cluster", queryset=Cluster.objects.none(), empty_label="Any", method="by_cluster"
     )
     local_authority = django_filters.ChoiceFilter(
         label="Local authority", empty_label="Any", method="by_local_authority"

@@ -21,6 +21,7 @@ class ReportFilter(CommissionWorkFilter):
     path = "commission__"
 
     status = django_filters.ChoiceFilter(
+        label="Status",
         choices=[(NOT_STARTED, "Not started"), *ImpactReport.Status.choices],
         empty_label="Any",
         method="by_status",

@@ -431,6 +431,7 @@ def test_the_page_offers_an_export_of_what_it_shows(client, make, coordinator):
         page = client.get(list_url(name, q="Listed"))
         href = export_href(page.text)
         assert "format=csv" in href and "q=Listed" in href, name
+        assert "[invalid name]" not in page.text, name  # every filter has a label
 
 
 # ================================================================ safeguarding

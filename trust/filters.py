@@ -12,7 +12,10 @@ class OrganisationFilter(django_filters.FilterSet):
     local_authority = django_filters.ChoiceFilter(label="Local authority", empty_label="Any")
     cluster = django_filters.ModelChoiceFilter(queryset=Cluster.objects.none(), empty_label="Any")
     trust = django_filters.ModelChoiceFilter(
-        field_name="parent_trust", queryset=Organisation.objects.none(), empty_label="Any"
+        label="Trust",
+        field_name="parent_trust",
+        queryset=Organisation.objects.none(),
+        empty_label="Any",
     )
     is_open = django_filters.ChoiceFilter(
         label="Status",
@@ -59,7 +62,10 @@ class LeaderFilter(django_filters.FilterSet):
         field_name="specialisms", queryset=Specialism.objects.all(), empty_label="Any"
     )
     phase = django_filters.ChoiceFilter(
-        choices=Organisation.Phase.choices, empty_label="Any", method="filter_phase"
+        label="Phase",
+        choices=Organisation.Phase.choices,
+        empty_label="Any",
+        method="filter_phase",
     )
     cluster = django_filters.ModelChoiceFilter(
         label="Based in cluster",
