@@ -239,7 +239,7 @@ def test_hostile_filter_values_get_a_page_not_an_error(client, name, query, make
     response = client.get(reverse(LISTS[name][0]), QUERY_STRING=query)
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.text
-    exported = client.get(reverse(LISTS[name][0]), QUERY_STRING=query + "&format=csv")
+    exported = client.get(reverse(LISTS[name][0]), QUERY_STRING=query + "&format=csv", follow=True)
     assert exported.status_code == 200
 
 
@@ -254,9 +254,11 @@ def test_another_hubs_cluster_is_refused_with_a_message_and_nothing_exported(
     assert page.status_code == 200
     assert "Select a valid choice" in page.text
     assert "Faraway" not in page.text
-    refused = client.get(list_url(name, cluster=theirs.pk, format="csv"))
+    refused = client.get(list_url(name, cluster=theirs.pk, format="csv"), follow=True)
+    assert refused.redirect_chain == [(list_url(name, cluster=theirs.pk), 302)]
     assert refused["Content-Type"].startswith("text/html")
     assert "Nothing was exported: correct the filters marked below first." in refused.text
+    assert "Select a valid choice" in refused.text
 
 
 def test_a_from_date_after_the_to_date_is_explained(client, make, coordinator):
@@ -479,3 +481,27 @@ def test_anyone_else_who_lists_a_flagged_visit_gets_its_date_and_length_only(fla
     assert "Concern about a pupil" not in row
     assert "Hub to follow up" not in row and "DSL" not in row
     assert WITHHELD in row
+
+
+def test_a_funder_exports_only_its_own_money_in_the_commissions_it_pays_for(
+    client, make, coordinator, hub, funder, funder_viewer
+):
+    commission, unfunded = make(2)
+    theirs = FundingStreamFactory(hub=hub, funder=funder, name="Catch-up")
+    another = FundingStreamFactory(hub=hub, name="Trust Fund")
+    brokerage_services.commission_set_funding(
+        commission=commission,
+        actor=coordinator,
+        allocations=[(theirs, Decimal("1000")), (another, Decimal("250"))],
+    )
+    client.force_login(funder_viewer)
+    [row] = csv_of(client.get(list_url("commissions", format="csv")))
+    assert row["School"] == commission.request.school.name
+    assert (row["Funding (£)"], row["Funding streams"]) == (
+        "1000.00",
+        "Catch-up 2026-27: £1000.00",
+    )
+    client.force_login(coordinator)
+    rows = {r["School"]: r for r in csv_of(client.get(list_url("commissions", format="csv")))}
+    assert rows[commission.request.school.name]["Funding (£)"] == "1250.00"
+    assert rows[unfunded.request.school.name]["Funding (£)"] == "0.00"

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.utils import timezone
 
 # Text a spreadsheet would run as a formula (or use to hide one) begins with these.
@@ -33,14 +33,17 @@ def wants_csv(request) -> bool:
 
 def export_filtered(request, filterset, filename: str, header, rows_for):
     """The CSV of every row ``filterset`` selects when the list was asked for as a CSV file;
-    None to show the page instead. Filters that do not make sense export nothing (the
-    page says which to correct), rather than a file with more rows than were asked for."""
+    None to show the page instead. Filters that do not make sense export nothing: the user
+    is sent back to the list (without ``format=csv``), which marks the filters to correct,
+    rather than given a file with more rows than were asked for."""
     if not wants_csv(request):
         return None
     if filterset.is_valid():
         return csv_response(request, filename, header, rows_for(filterset.qs))
     messages.error(request, "Nothing was exported: correct the filters marked below first.")
-    return None
+    query = request.GET.copy()
+    query.pop(EXPORT_PARAM)
+    return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
 
 
 def neutralise(text: str) -> str:
