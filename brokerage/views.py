@@ -8,11 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from trust.csv_export import export_filtered
 from trust.models import HUB_ROLES, Organisation, Role, SystemLeaderProfile
 from trust.web import add_service_errors, posted, require_role
 
 from . import services
-from .filters import RequestFilter
+from .exports import COMMISSION_HEADER, REQUEST_HEADER, commission_rows, request_rows
+from .filters import CommissionFilter, RequestFilter
 from .forms import (
     AcceptForm,
     AllocationFormSet,
@@ -55,12 +57,12 @@ PAGE_SIZE = 25
 @login_required
 def pipeline(request):
     require_role(request.user, *HUB_ROLES)
-    filterset = RequestFilter(
-        request.GET, queryset=request_list_for(user=request.user), user=request.user
-    )
-    page = Paginator(filterset.qs.order_by("-status_changed_at", "-pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    requests = request_list_for(user=request.user).order_by("-status_changed_at", "-pk")
+    filterset = RequestFilter(request.GET, queryset=requests, user=request.user)
+    export = export_filtered(request, filterset, "requests", REQUEST_HEADER, request_rows)
+    if export:
+        return export
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = status_counts(filterset.without_status()) if filterset.is_valid() else {}
     context = {
         "can_create": bool(request.user.organisation_ids_for(Role.HUB_COORDINATOR)),
@@ -390,8 +392,20 @@ def offer_detail(request, pk):
 @login_required
 def commission_list(request):
     commissions = commission_list_for(user=request.user).order_by("-start", "-pk")
-    page = Paginator(commissions, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "brokerage/commission_list.html", {"page_obj": page})
+    filterset = CommissionFilter(request.GET, queryset=commissions, user=request.user)
+    export = export_filtered(
+        request,
+        filterset,
+        "commissions",
+        COMMISSION_HEADER,
+        lambda rows: commission_rows(rows, user=request.user),
+    )
+    if export:
+        return export
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "brokerage/commission_list.html", {"page_obj": page, "filter": filterset}
+    )
 
 
 @login_required

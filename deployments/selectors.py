@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from brokerage.models import Commission, ReportingDeadline
+from brokerage.models import Commission, CommissionLeader, ReportingDeadline
 from trust.history import History, history_of
-from trust.models import User
+from trust.models import HUB_ROLES, User
 
 from .models import ActionPlan, Deployment, Objective, PlannedVisit, Visit, VisitObjective
 
@@ -18,7 +19,9 @@ def deployment_list_for(*, user: User) -> QuerySet[Deployment]:
     return (
         Deployment.objects.visible_to(user)
         .select_related(
-            "leader__user", "commission__request__school", "commission__lead_organisation"
+            "leader__user",
+            "commission__request__school__cluster",
+            "commission__lead_organisation",
         )
         .with_hours_used()
     )
@@ -54,6 +57,33 @@ def visit_list_for(*, user: User) -> QuerySet[Visit]:
             Prefetch("progress", queryset=VisitObjective.objects.select_related("objective"))
         )
     )
+
+
+WITHHELD = "Withheld: this record raised a safeguarding concern and is held by the hub."
+
+
+def visit_text_reader(user: User) -> Callable[[Visit], bool]:
+    """Whether ``user`` may read what a visit says. A visit flagged with a safeguarding
+    concern is read only by the commission's hub, its Lead System Leader and the leader who
+    wrote it; anyone else who lists it (a site admin, say) sees its date and length only.
+    One query, whatever the number of visits; the visits need their commission's request."""
+    hubs = user.organisation_ids_for(*HUB_ROLES)
+    leads = set(
+        CommissionLeader.objects.filter(
+            leader__user_id=user.pk, role=CommissionLeader.Role.LEAD
+        ).values_list("commission_id", flat=True)
+    )
+
+    def may_read(visit: Visit) -> bool:
+        commission = visit.deployment.commission
+        return (
+            not visit.safeguarding_concern
+            or visit.recorded_by_id == user.pk
+            or commission.request.hub_id in hubs
+            or commission.pk in leads
+        )
+
+    return may_read
 
 
 def access_visit(*, user: User, pk: int) -> Visit:

@@ -5,6 +5,8 @@ from . import views
 app_name = "deployments"
 
 urlpatterns = [
+    path("deployments/", views.deployment_list, name="deployment_list"),
+    path("visits/", views.visit_list, name="visit_list"),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment_detail"),
     path("deployments/<int:pk>/visits/new/", views.visit_create, name="visit_create"),
     path("deployments/<int:pk>/plan-visit/", views.visit_plan, name="visit_plan"),

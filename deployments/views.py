@@ -6,26 +6,32 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from trust.audit import record
-from trust.models import AuditEvent
-from trust.web import add_service_errors, posted
+from trust.csv_export import export_filtered
+from trust.models import HUB_ROLES, AuditEvent, Role
+from trust.web import add_service_errors, posted, require_role
 
 from . import services
+from .exports import DEPLOYMENT_HEADER, VISIT_HEADER, deployment_rows, visit_rows
+from .filters import DeploymentFilter, VisitFilter
 from .forms import ObjectiveForm, PlanForm, PlanVisitForm, ResponseForm, VisitFilterForm, VisitForm
 from .models import Visit
 from .selectors import (
+    WITHHELD,
     access_deployment,
     access_objective,
     access_plan_commission,
     access_visit,
+    deployment_list_for,
     objective_history,
     objectives_for,
     plan_for,
     plan_history,
     visit_history,
     visit_list_for,
+    visit_text_reader,
 )
 
 PAGE_SIZE = 20
@@ -44,7 +50,27 @@ def _access_visit_logged(request, pk) -> Visit:
     return visit
 
 
+# Everyone who works on commissions; funders see money, not deployments or visits.
+FIELD_ROLES = (*HUB_ROLES, Role.TRUST_LEAD, Role.SYSTEM_LEADER, Role.SCHOOL_CONTACT)
+
+
 # ------------------------------------------------------------------ deployments
+
+
+@login_required
+@require_safe
+def deployment_list(request):
+    require_role(request.user, *FIELD_ROLES)
+    deployments = deployment_list_for(user=request.user).order_by(
+        "-commission__start", "leader__user__full_name", "pk"
+    )
+    filterset = DeploymentFilter(request.GET, queryset=deployments, user=request.user)
+    export = export_filtered(request, filterset, "deployments", DEPLOYMENT_HEADER, deployment_rows)
+    if export:
+        return export
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"filter": filterset, "page_obj": page, "today": timezone.localdate()}
+    return render(request, "deployments/deployment_list.html", context)
 
 
 @login_required
@@ -89,6 +115,30 @@ def visit_plan(request, pk):
 
 
 # ------------------------------------------------------------------------ visits
+
+
+@login_required
+@require_safe
+def visit_list(request):
+    """Every visit the user may see, across commissions."""
+    require_role(request.user, *FIELD_ROLES)
+    visits = visit_list_for(user=request.user).order_by("-date", "-pk")
+    filterset = VisitFilter(request.GET, queryset=visits, user=request.user)
+    export = export_filtered(
+        request,
+        filterset,
+        "visits",
+        VISIT_HEADER,
+        lambda rows: visit_rows(rows, user=request.user),
+    )
+    if export:
+        return export
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    may_read = visit_text_reader(request.user)
+    for visit in page:
+        visit.text_withheld = not may_read(visit)
+    context = {"filter": filterset, "page_obj": page, "withheld": WITHHELD}
+    return render(request, "deployments/visit_index.html", context)
 
 
 @login_required

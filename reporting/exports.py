@@ -12,9 +12,9 @@ views only lay them out. Text that a spreadsheet would read as a formula (it beg
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -33,6 +33,7 @@ from openpyxl.utils import get_column_letter
 from brokerage.models import MONEY, FundingAllocation, FundingStream, ReportingDeadline
 from deployments.models import Visit
 from trust.audit import record
+from trust.csv_export import csv_response, neutralise
 from trust.models import HUB_ROLES, AuditEvent, Role
 from trust.web import require_role
 
@@ -41,7 +42,6 @@ from .models import ImpactReport, Judgement, SpendLine, ValueForMoney
 TWO = Decimal("0.01")
 ONE = Decimal("0.1")
 ZERO = Decimal("0")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # Column kinds decide how a value is written: text is neutralised, money and days are numbers.
 TEXT, DATE, MONEY_KIND, DAYS, COUNT = "text", "date", "money", "days", "count"
@@ -264,28 +264,15 @@ def funding_return(user, stream: FundingStream | None = None) -> FundingReturn:
 # ------------------------------------------------------------------------- writing
 
 
-def neutralise(text: str) -> str:
-    """Text a spreadsheet would run as a formula, made plain text with a leading '."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def _csv_value(value, kind: str) -> str:
-    if value is None or value == "":
-        return ""
-    if kind == MONEY_KIND:
-        return f"{value:.2f}"
-    if kind in (DAYS, COUNT):
-        return str(value)
-    if kind == DATE:
-        return value.isoformat()
-    return neutralise(str(value))
-
-
-def _filename(stream: FundingStream | None, extension: str) -> str:
+def _name(stream: FundingStream | None) -> str:
     name = "funding-return"
     if stream is not None:
         name += f"-{slugify(stream.name)}-{stream.academic_year}"
-    return f"{name}-{timezone.localdate().isoformat()}.{extension}"
+    return name
+
+
+def _filename(stream: FundingStream | None, extension: str) -> str:
+    return f"{_name(stream)}-{timezone.localdate().isoformat()}.{extension}"
 
 
 def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
@@ -293,20 +280,25 @@ def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
     return response
 
 
-def render_csv(data: FundingReturn) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for columns, rows, total in (
-        (RETURN_COLUMNS, data.rows, data.total),
-        (STREAM_COLUMNS, data.streams, data.streams_total),
-    ):
-        if columns is STREAM_COLUMNS:
-            writer.writerow([])
-            writer.writerow(["Stream summary"])
-        writer.writerow([header for header, _, _ in columns])
-        for row in [*rows, total]:
-            writer.writerow([_csv_value(row.get(key), kind) for _, key, kind in columns])
-    return "\ufeff" + out.getvalue()
+def csv_lines(data: FundingReturn) -> Iterator[list]:
+    """The return, then a blank line and the summary per stream, as rows of typed values
+    for ``trust.csv_export.csv_response`` (money and days stay numbers, text is neutralised).
+    """
+    yield from _csv_section(RETURN_COLUMNS, data.rows, data.total)
+    yield []
+    yield ["Stream summary"]
+    yield [header for header, _, _ in STREAM_COLUMNS]
+    yield from _csv_section(STREAM_COLUMNS, data.streams, data.streams_total)
+
+
+def _csv_section(columns, rows, total) -> Iterator[list]:
+    for row in [*rows, total]:
+        yield [_typed(row.get(key), kind) for _, key, kind in columns]
+
+
+def _typed(value, kind: str):
+    # Money always with its pence, as a spreadsheet user expects "0.00" rather than "0".
+    return _money(value) if kind == MONEY_KIND and value is not None else value
 
 
 MONEY_FORMAT = '"£"#,##0.00;-"£"#,##0.00'
@@ -389,10 +381,9 @@ def _exported(request, stream, filename: str) -> None:
 @login_required
 def funding_return_csv(request):
     data, stream = _return_for(request)
-    filename = _filename(stream, "csv")
-    response = HttpResponse(render_csv(data), content_type="text/csv; charset=utf-8")
-    _exported(request, stream, filename)
-    return _attachment(response, filename)
+    header = [header for header, _, _ in RETURN_COLUMNS]
+    _exported(request, stream, _filename(stream, "csv"))
+    return csv_response(request, _name(stream), header, csv_lines(data))
 
 
 @login_required
@@ -405,3 +396,78 @@ def funding_return_xlsx(request):
     )
     _exported(request, stream, filename)
     return _attachment(response, filename)
+
+
+# ------------------------------------------------------------------ the report list
+
+REPORT_HEADER = [
+    "School",
+    "URN",
+    "Local authority",
+    "Lead organisation",
+    "Report",
+    "Due",
+    "Status",
+    "Overdue",
+    "Submitted at",
+    "Reviewed at",
+    "QA impact judgement",
+    "Value for money",
+    "Latest PDF version",
+]
+
+
+def report_rows(deadlines) -> Iterator[list]:
+    """The report list (``selectors.deadline_list_for``, filtered) as CSV rows: one query,
+    read straight from the cursor without the reports' snapshots."""
+    kinds = dict(ReportingDeadline.Kind.choices)
+    statuses = dict(ImpactReport.Status.choices)
+    impacts, values = dict(Judgement.choices), dict(ValueForMoney.choices)
+    rows = deadlines.values_list(
+        "commission__request__school__name",
+        "commission__request__school__urn",
+        "commission__request__school__local_authority",
+        "commission__lead_organisation__name",
+        "kind",
+        "due",
+        "report__status",
+        "report__submitted_at",
+        "report__reviewed_at",
+        "report__impact",
+        "report__value_for_money",
+        "is_overdue",
+        "latest_pdf",
+        "may_download",
+    )
+    for (
+        school,
+        urn,
+        la,
+        lead,
+        kind,
+        due,
+        status,
+        submitted,
+        reviewed,
+        impact,
+        vfm,
+        overdue,
+        pdf,
+        may_download,
+    ) in rows.iterator():
+        approved = status == ImpactReport.Status.APPROVED
+        yield [
+            school,
+            urn,
+            la,
+            lead,
+            kinds.get(kind, kind),
+            due,
+            statuses.get(status, NOT_STARTED),
+            bool(overdue),
+            submitted,
+            reviewed,
+            impacts.get(impact, "") if approved else "",
+            values.get(vfm, "") if approved else "",
+            pdf if may_download else None,
+        ]

@@ -13,11 +13,13 @@ from django.views.decorators.http import require_POST
 
 from brokerage.models import Commission
 from trust.audit import record
+from trust.csv_export import export_filtered
 from trust.models import AuditEvent
 from trust.web import add_service_errors, posted
 
 from . import dashboard as dashboard_module
 from . import figures, services
+from .exports import REPORT_HEADER, report_rows
 from .filters import ReportFilter
 from .forms import NarrativeForm, ReviewForm, SpendForm
 from .models import ImpactReport, PdfJob, SpendLine, commissions_reported_by
@@ -38,6 +40,9 @@ def report_list(request):
     today = timezone.localdate()
     deadlines = deadline_list_for(user=request.user, today=today)
     filters = ReportFilter(request.GET or None, queryset=deadlines, user=request.user)
+    export = export_filtered(request, filters, "reports", REPORT_HEADER, report_rows)
+    if export:
+        return export
     page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page_obj": page, "filters": filters, "today": today}
     return render(request, "reporting/report_list.html", context)

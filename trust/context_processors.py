@@ -14,6 +14,10 @@ def roles(request):
         "is_hub_staff": bool(roles & HUB_ROLES),
         "is_trust_lead": Role.TRUST_LEAD in roles,
         "is_funder": Role.FUNDER_VIEWER in roles,
+        # Who works on commissions, so has deployments and visits to look through.
+        "works_on_commissions": bool(
+            roles & (HUB_ROLES | {Role.TRUST_LEAD, Role.SYSTEM_LEADER, Role.SCHOOL_CONTACT})
+        ),
         # Who writes, submits or reviews impact reports.
         "follows_reports": bool(roles & (HUB_ROLES | {Role.TRUST_LEAD, Role.SYSTEM_LEADER})),
     }

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from .csv_export import export_filtered
+from .exports import LEADER_HEADER, ORGANISATION_HEADER, leader_rows, organisation_rows
 from .filters import LeaderFilter, OrganisationFilter
 from .forms import SchoolImportForm
 from .home import panels_for
@@ -147,6 +149,11 @@ def organisation_list(request):
     filterset = OrganisationFilter(
         request.GET, queryset=organisation_list_for(user=request.user), user=request.user
     )
+    export = export_filtered(
+        request, filterset, "organisations", ORGANISATION_HEADER, organisation_rows
+    )
+    if export:
+        return export
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "trust/organisation_list.html", {"filter": filterset, "page_obj": page})
 
@@ -166,7 +173,12 @@ def organisation_detail(request, pk):
 @login_required
 def leader_list(request):
     require_role(request.user, *BROKER_ROLES)
-    filterset = LeaderFilter(request.GET, queryset=leader_list_for(user=request.user))
+    filterset = LeaderFilter(
+        request.GET, queryset=leader_list_for(user=request.user), user=request.user
+    )
+    export = export_filtered(request, filterset, "system-leaders", LEADER_HEADER, leader_rows)
+    if export:
+        return export
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -128,6 +128,9 @@ ROLES = (
 # fmt: off
 EXPECTED = {
     #                     coord qa   trust lead supp school neigh funder outsider anon
+    # The lists show each person what they may see; funders have none to list.
+    "deployment_list":   (200, 200, 200, 200, 200, 200, 200, 404, 200, 302),
+    "visit_list":        (200, 200, 200, 200, 200, 200, 200, 404, 200, 302),
     "deployment_detail": (200, 200, 200, 200, 200, 200, 404, 404, 404, 302),
     "visit_create":      (403, 403, 403, 200, 403, 403, 404, 404, 404, 302),
     "visit_plan":        (405, 405, 405, 405, 405, 405, 405, 405, 405, 302),
@@ -141,6 +144,10 @@ EXPECTED = {
     "objective_detail":  (200, 200, 200, 200, 200, 200, 404, 404, 404, 302),
 }
 # fmt: on
+
+
+# Pages that list, naming no object: they take no POST (405) and no id.
+LISTS = {"deployment_list", "visit_list"}
 
 
 def deployments_url_names():
@@ -161,6 +168,8 @@ def world(funded, deployment, objective, supporting):
 def url_args(name, world):
     commission, objective = world["commission"], world["objective"]
     return {
+        "deployment_list": [],
+        "visit_list": [],
         "deployment_detail": [world["deployment"].pk],
         "visit_create": [world["deployment"].pk],
         "visit_plan": [world["deployment"].pk],
@@ -212,7 +221,7 @@ def test_posting_to_another_organisations_object_answers_404(client, person, mat
     as_user(client, request.getfixturevalue(person))
     data = visit_post(agreed="yes", title="Taken over", success_criteria="x", scope="school")
     for name, url in matrix_urls.items():
-        assert client.post(url, data).status_code == 404, name
+        assert client.post(url, data).status_code == (405 if name in LISTS else 404), name
     assert Visit.objects.count() == 1
     assert Visit.objects.get().response == ""
     assert Objective.objects.get().title == "Reading fluency"
@@ -224,7 +233,7 @@ def test_ids_that_do_not_exist_answer_404_like_ids_that_are_not_yours(
 ):
     for person in (coordinator, leader):
         as_user(client, person)
-        for name in deployments_url_names():
+        for name in deployments_url_names() - LISTS:
             args = [999999, world["objective"].pk] if name == "objective_edit" else [999999]
             url = reverse(f"deployments:{name}", args=args)
             assert client.post(url).status_code == 404, name

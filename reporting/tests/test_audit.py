@@ -167,7 +167,8 @@ def test_a_flagged_visit_counts_its_hours_but_not_its_text_in_the_funding_return
     client, flagged, coordinator
 ):
     client.force_login(coordinator)
-    body = client.get(reverse("reporting:funding_return_csv")).content.decode("utf-8-sig")
+    response = client.get(reverse("reporting:funding_return_csv"))
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     moorside = next(r for r in rows if r["School"] == flagged.request.school.name)
     assert Decimal(moorside["Days used"]) > 0
