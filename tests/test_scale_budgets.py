@@ -21,6 +21,8 @@ PAGES = [
     ("trust:organisation_list", None),
     ("trust:leader_list", None),
     ("trust:hub_home", None),
+    ("deployments:deployment_list", None),
+    ("deployments:visit_list", None),
     ("brokerage:commission_detail", "commission"),
     ("deployments:commission_visits", "commission"),
 ]
