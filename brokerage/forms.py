@@ -1,10 +1,13 @@
 """Forms check the shape of input; the services enforce the rules."""
 
 import datetime
+import re
 from decimal import Decimal
 
 from django import forms
+from django.forms.formsets import INITIAL_FORM_COUNT, TOTAL_FORM_COUNT, ManagementForm
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from trust.models import Organisation, Specialism
 
@@ -217,9 +220,57 @@ class SupportingLeaderForm(forms.Form):
         return cleaned
 
 
+class KeepRowsFormSet(forms.BaseFormSet):
+    """Rows counted by what was posted when the posted count (TOTAL_FORMS) cannot be right:
+    missing, not a whole number, negative, beyond the limit, or fewer than the rows sent.
+    The formset is then refused with a message and every row is shown again as typed, with
+    a count that works when the page is sent again (Django would drop the rows, or show
+    the broken count again)."""
+
+    ROWS_REFUSED = "The rows could not be read as sent. Check them and save again."
+
+    @cached_property
+    def management_form(self):
+        form = super().management_form
+        if self.is_bound and not self._count_is_sound(form):
+            form = ManagementForm(
+                {
+                    form.add_prefix(TOTAL_FORM_COUNT): str(self._posted_rows()),
+                    form.add_prefix(INITIAL_FORM_COUNT): "0",
+                },
+                auto_id=self.auto_id,
+                prefix=self.prefix,
+                renderer=self.renderer,
+            )
+            form.full_clean()
+            form.rows_refused = True
+        return form
+
+    def _posted_rows(self) -> int:
+        row = re.compile(rf"^{re.escape(self.prefix)}-(\d{{1,3}})-")
+        indices = [int(m[1]) for key in self.data if (m := row.match(key))]
+        return min(max(indices, default=-1) + 1, self.absolute_max)
+
+    def _count_is_sound(self, form) -> bool:
+        if not form.is_valid():
+            return False
+        total, initial = form.cleaned_data[TOTAL_FORM_COUNT], form.cleaned_data[INITIAL_FORM_COUNT]
+        return 0 <= initial <= total <= self.absolute_max and total >= self._posted_rows()
+
+    def clean(self):
+        super().clean()
+        if getattr(self.management_form, "rows_refused", False):
+            raise forms.ValidationError(self.ROWS_REFUSED)
+
+
 # validate_max and absolute_max: a tampered TOTAL_FORMS gets a message, not hundreds of forms.
 SupportingFormSet = forms.formset_factory(
-    SupportingLeaderForm, extra=3, max_num=6, absolute_max=6, validate_max=True
+    SupportingLeaderForm,
+    formset=KeepRowsFormSet,
+    extra=3,
+    max_num=6,
+    absolute_max=6,
+    validate_max=True,
 )
 
 
@@ -257,7 +308,12 @@ class AllocationForm(forms.Form):
 
 
 AllocationFormSet = forms.formset_factory(
-    AllocationForm, extra=2, max_num=10, absolute_max=10, validate_max=True
+    AllocationForm,
+    formset=KeepRowsFormSet,
+    extra=2,
+    max_num=10,
+    absolute_max=10,
+    validate_max=True,
 )
 
 
@@ -275,7 +331,7 @@ class DeadlineForm(forms.Form):
 
 
 DeadlineFormSet = forms.formset_factory(
-    DeadlineForm, extra=1, max_num=12, absolute_max=12, validate_max=True
+    DeadlineForm, formset=KeepRowsFormSet, extra=1, max_num=12, absolute_max=12, validate_max=True
 )
 
 
@@ -288,12 +344,19 @@ class GrantConditionsForm(forms.Form):
 
 
 class FundingStreamForm(forms.ModelForm):
+    # The model's notes have no limit; a form that takes a megabyte of notes should not.
+    notes = forms.CharField(
+        required=False,
+        max_length=5000,
+        help_text="Conditions of the grant, contacts.",
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 5000}),
+    )
+
     class Meta:
         model = FundingStream
         fields = ["funder", "name", "academic_year", "total_budget", "notes"]
         widgets = {
             "total_budget": forms.NumberInput(attrs=MONEY),
-            "notes": forms.Textarea(attrs={"rows": 3}),
             "academic_year": forms.TextInput(attrs={"placeholder": "2020-21"}),
         }
 

@@ -2,13 +2,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from trust.web import add_service_errors, posted
+from trust.web import add_service_errors, json_response, posted
 
 from . import services
 from .forms import ObjectiveForm, PlanForm, PlanVisitForm, ResponseForm, VisitFilterForm, VisitForm
@@ -98,7 +97,7 @@ def visit_create(request, pk):
                 )
             except services.IdempotencyConflict as conflict:
                 if _wants_json(request):
-                    return JsonResponse({"error": str(conflict)}, status=409)
+                    return json_response({"error": str(conflict)}, status=409)
                 form.add_error(None, str(conflict))
                 status = 409
             except ValidationError as error:
@@ -106,7 +105,7 @@ def visit_create(request, pk):
                 status = 400
             else:
                 if _wants_json(request):
-                    return JsonResponse(
+                    return json_response(
                         {"id": visit.pk, "url": visit.get_absolute_url(), "created": created},
                         status=201 if created else 200,
                     )
@@ -117,7 +116,7 @@ def visit_create(request, pk):
         else:
             status = 400
         if _wants_json(request):
-            return JsonResponse({"errors": form.errors.get_json_data()}, status=status)
+            return json_response({"errors": form.errors.get_json_data()}, status=status)
     context = {"form": form, "deployment": deployment}
     return render(request, "deployments/visit_form.html", context, status=status)
 
