@@ -232,7 +232,8 @@ class KeepRowsFormSet(forms.BaseFormSet):
     @cached_property
     def management_form(self):
         form = super().management_form
-        if self.is_bound and not self._count_is_sound(form):
+        problem = self._count_problem(form) if self.is_bound else None
+        if problem:
             form = ManagementForm(
                 {
                     form.add_prefix(TOTAL_FORM_COUNT): str(self._posted_rows()),
@@ -243,7 +244,7 @@ class KeepRowsFormSet(forms.BaseFormSet):
                 renderer=self.renderer,
             )
             form.full_clean()
-            form.rows_refused = True
+            form.rows_refused = problem
         return form
 
     def _posted_rows(self) -> int:
@@ -251,16 +252,23 @@ class KeepRowsFormSet(forms.BaseFormSet):
         indices = [int(m[1]) for key in self.data if (m := row.match(key))]
         return min(max(indices, default=-1) + 1, self.absolute_max)
 
-    def _count_is_sound(self, form) -> bool:
+    def _count_problem(self, form) -> str | None:
         if not form.is_valid():
-            return False
+            return self.error_messages["missing_management_form"] % {
+                "field_names": ", ".join(form.add_prefix(name) for name in form.errors)
+            }
         total, initial = form.cleaned_data[TOTAL_FORM_COUNT], form.cleaned_data[INITIAL_FORM_COUNT]
-        return 0 <= initial <= total <= self.absolute_max and total >= self._posted_rows()
+        if total > self.absolute_max:
+            return self.error_messages["too_many_forms"] % {"num": self.max_num}
+        if not 0 <= initial <= total or total < self._posted_rows():
+            return self.ROWS_REFUSED
+        return None
 
     def clean(self):
         super().clean()
-        if getattr(self.management_form, "rows_refused", False):
-            raise forms.ValidationError(self.ROWS_REFUSED)
+        problem = getattr(self.management_form, "rows_refused", None)
+        if problem:
+            raise forms.ValidationError(problem)
 
 
 # validate_max and absolute_max: a tampered TOTAL_FORMS gets a message, not hundreds of forms.
