@@ -130,7 +130,7 @@ class FormCase:
     role: str
     url: Callable  # (ours) -> address; may set things up first
     data: Callable  # (ours) -> a body the form saves
-    fields: dict[str, str]  # name -> kind ("text", "number", ...)
+    fields: dict[str, str] | Callable  # name -> kind ("text", ...), or (ours) -> that
     theirs: dict[str, Callable] = dataclasses.field(default_factory=dict)  # id fields
     keep: tuple[str, ...] = ()  # typed values shown again when the form is refused
     shown: tuple[str, ...] = ()  # text fields shown on the page after saving

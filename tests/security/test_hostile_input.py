@@ -283,6 +283,13 @@ FORMS = [
         show=url("brokerage:offer_inbox"),
     ),
     FormCase(
+        id="offer-retract-reason",
+        role="coordinator",
+        url=open_offer_url,
+        data=lambda w: {"retract": "", "decline-reason": "Kept reason: the school withdrew."},
+        fields={"decline-reason": "text"},
+    ),
+    FormCase(
         id="commission-grant-conditions",
         role="coordinator",
         url=url("brokerage:commission_edit", "commission"),
@@ -351,7 +358,7 @@ FORMS = [
         role="leader",
         url=url("deployments:visit_create", "deployment"),
         data=visit_body,
-        fields={},  # filled from visit_fields: the note and RAG fields name the objective
+        fields=visit_fields,  # the note and RAG fields are named after the objective
         theirs={"objectives": lambda t: t.objective},
         keep=("summary", "next_steps"),
         shown=("summary", "next_steps", "people_met"),
@@ -361,7 +368,7 @@ FORMS = [
         role="leader",
         url=url("deployments:visit_create", "deployment"),
         data=visit_body,
-        fields={},
+        fields=visit_fields,
         theirs={"objectives": lambda t: t.objective},
         shown=("summary", "next_steps", "people_met"),
         json=True,
@@ -371,7 +378,7 @@ FORMS = [
         role="leader",
         url=url("deployments:visit_edit", "visit"),
         data=lambda w: {**visit_body(w), "key": str(w.visit.idempotency_key)},
-        fields={},
+        fields=visit_fields,
         theirs={"objectives": lambda t: t.objective},
         keep=("summary", "next_steps"),
         shown=("summary", "next_steps", "people_met"),
@@ -479,6 +486,13 @@ FORMS = [
         fields={"open": "flag"},
     ),
     FormCase(
+        id="calendar-new-address",
+        role="leader",
+        url=url("reporting:calendar_settings"),
+        data=lambda w: {},
+        fields={},
+    ),
+    FormCase(
         id="sign-in",
         role="anonymous",
         url=lambda w: reverse("login"),
@@ -490,7 +504,7 @@ FORMS = [
 
 
 def fields_of(case, w):
-    return visit_fields(w) if case.id.startswith("visit-") and not case.fields else case.fields
+    return case.fields(w) if callable(case.fields) else case.fields
 
 
 def value_for(case, field, hostile, theirs):
@@ -812,3 +826,24 @@ def test_actions_taken_by_post_refuse_every_other_method(client, ours, name, arg
             assert response.status_code == 405, (method, response.status_code)
             assert "POST" in response["Allow"]
     assert not writes_in(queries)
+
+
+@pytest.mark.parametrize(
+    "name,args", [*POST_ONLY, ("logout", lambda w: [])], ids=[*(p[0] for p in POST_ONLY), "logout"]
+)
+def test_actions_without_their_csrf_token_are_refused(ours, name, args):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ours.coordinator)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse(name, args=args(ours)))
+    assert response.status_code == 403
+    assert not writes_in(queries)
+
+
+def test_an_upload_without_its_csrf_token_is_refused(ours):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ours.coordinator)
+    upload = SimpleUploadedFile("edubase.csv", b"URN\n100001\n", "text/csv")
+    response = client.post(reverse("trust:school_import"), {"file": upload})
+    assert response.status_code == 403
+    assert ours.hub.school_imports.count() == 1
