@@ -1,10 +1,13 @@
 """Forms check the shape of input; the services enforce the rules."""
 
 import datetime
+import re
 from decimal import Decimal
 
 from django import forms
+from django.forms.formsets import INITIAL_FORM_COUNT, TOTAL_FORM_COUNT, ManagementForm
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from trust.models import Organisation, Specialism
 from trust.pupil_data import PupilDataCheckMixin
@@ -218,9 +221,65 @@ class SupportingLeaderForm(forms.Form):
         return cleaned
 
 
+class KeepRowsFormSet(forms.BaseFormSet):
+    """Rows counted by what was posted when the posted count (TOTAL_FORMS) cannot be right:
+    missing, not a whole number, negative, beyond the limit, or fewer than the rows sent.
+    The formset is then refused with a message and every row is shown again as typed, with
+    a count that works when the page is sent again (Django would drop the rows, or show
+    the broken count again)."""
+
+    ROWS_REFUSED = "The rows could not be read as sent. Check them and save again."
+
+    @cached_property
+    def management_form(self):
+        form = super().management_form
+        problem = self._count_problem(form) if self.is_bound else None
+        if problem:
+            form = ManagementForm(
+                {
+                    form.add_prefix(TOTAL_FORM_COUNT): str(self._posted_rows()),
+                    form.add_prefix(INITIAL_FORM_COUNT): "0",
+                },
+                auto_id=self.auto_id,
+                prefix=self.prefix,
+                renderer=self.renderer,
+            )
+            form.full_clean()
+            form.rows_refused = problem
+        return form
+
+    def _posted_rows(self) -> int:
+        row = re.compile(rf"^{re.escape(self.prefix)}-(\d{{1,3}})-")
+        indices = [int(m[1]) for key in self.data if (m := row.match(key))]
+        return min(max(indices, default=-1) + 1, self.absolute_max)
+
+    def _count_problem(self, form) -> str | None:
+        if not form.is_valid():
+            return self.error_messages["missing_management_form"] % {
+                "field_names": ", ".join(form.add_prefix(name) for name in form.errors)
+            }
+        total, initial = form.cleaned_data[TOTAL_FORM_COUNT], form.cleaned_data[INITIAL_FORM_COUNT]
+        if total > self.absolute_max:
+            return self.error_messages["too_many_forms"] % {"num": self.max_num}
+        if not 0 <= initial <= total or total < self._posted_rows():
+            return self.ROWS_REFUSED
+        return None
+
+    def clean(self):
+        super().clean()
+        problem = getattr(self.management_form, "rows_refused", None)
+        if problem:
+            raise forms.ValidationError(problem)
+
+
 # validate_max and absolute_max: a tampered TOTAL_FORMS gets a message, not hundreds of forms.
 SupportingFormSet = forms.formset_factory(
-    SupportingLeaderForm, extra=3, max_num=6, absolute_max=6, validate_max=True
+    SupportingLeaderForm,
+    formset=KeepRowsFormSet,
+    extra=3,
+    max_num=6,
+    absolute_max=6,
+    validate_max=True,
 )
 
 
@@ -258,7 +317,12 @@ class AllocationForm(forms.Form):
 
 
 AllocationFormSet = forms.formset_factory(
-    AllocationForm, extra=2, max_num=10, absolute_max=10, validate_max=True
+    AllocationForm,
+    formset=KeepRowsFormSet,
+    extra=2,
+    max_num=10,
+    absolute_max=10,
+    validate_max=True,
 )
 
 
@@ -276,7 +340,7 @@ class DeadlineForm(forms.Form):
 
 
 DeadlineFormSet = forms.formset_factory(
-    DeadlineForm, extra=1, max_num=12, absolute_max=12, validate_max=True
+    DeadlineForm, formset=KeepRowsFormSet, extra=1, max_num=12, absolute_max=12, validate_max=True
 )
 
 
@@ -289,12 +353,19 @@ class GrantConditionsForm(forms.Form):
 
 
 class FundingStreamForm(forms.ModelForm):
+    # The model's notes have no limit; a form that takes a megabyte of notes should not.
+    notes = forms.CharField(
+        required=False,
+        max_length=5000,
+        help_text="Conditions of the grant, contacts.",
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 5000}),
+    )
+
     class Meta:
         model = FundingStream
         fields = ["funder", "name", "academic_year", "total_budget", "notes"]
         widgets = {
             "total_budget": forms.NumberInput(attrs=MONEY),
-            "notes": forms.Textarea(attrs={"rows": 3}),
             "academic_year": forms.TextInput(attrs={"placeholder": "2020-21"}),
         }
 

@@ -27,6 +27,23 @@ def duration_choices():
     ]
 
 
+class ObjectivesField(forms.ModelMultipleChoiceField):
+    """Ids too big for a database integer are refused as choices that do not exist, before
+    they reach the query (SQLite cannot bind them in an IN list)."""
+
+    def _check_values(self, value):
+        if isinstance(value, list | tuple):
+            for pk in value:
+                text = str(pk).strip()
+                if text.lstrip("-").isdigit() and (len(text) > 19 or abs(int(text)) >= 2**63):
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_choice"],
+                        code="invalid_choice",
+                        params={"value": text[:30]},
+                    )
+        return super()._check_values(value)
+
+
 class VisitForm(PupilDataCheckMixin, forms.Form):
     key = forms.UUIDField(widget=forms.HiddenInput)
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
@@ -41,7 +58,7 @@ class VisitForm(PupilDataCheckMixin, forms.Form):
         decimal_places=2,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.25"}),
     )
-    objectives = forms.ModelMultipleChoiceField(
+    objectives = ObjectivesField(
         label="Objectives covered",
         queryset=Objective.objects.none(),
         widget=forms.CheckboxSelectMultiple,

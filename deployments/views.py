@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 from trust.audit import record
 from trust.csv_export import export_filtered
 from trust.models import HUB_ROLES, AuditEvent, Role
-from trust.web import add_service_errors, posted, require_role
+from trust.web import add_service_errors, json_response, posted, require_role
 
 from . import services
 from .exports import DEPLOYMENT_HEADER, VISIT_HEADER, deployment_rows, visit_rows
@@ -162,7 +161,7 @@ def visit_create(request, pk):
                 )
             except services.IdempotencyConflict as conflict:
                 if _wants_json(request):
-                    return JsonResponse({"error": str(conflict)}, status=409)
+                    return json_response({"error": str(conflict)}, status=409)
                 form.add_error(None, str(conflict))
                 status = 409
             except ValidationError as error:
@@ -170,7 +169,7 @@ def visit_create(request, pk):
                 status = 400
             else:
                 if _wants_json(request):
-                    return JsonResponse(
+                    return json_response(
                         {"id": visit.pk, "url": visit.get_absolute_url(), "created": created},
                         status=201 if created else 200,
                     )
@@ -181,7 +180,7 @@ def visit_create(request, pk):
         else:
             status = 400
         if _wants_json(request):
-            return JsonResponse({"errors": form.errors.get_json_data()}, status=status)
+            return json_response({"errors": form.errors.get_json_data()}, status=status)
     context = {"form": form, "deployment": deployment}
     return render(request, "deployments/visit_form.html", context, status=status)
 

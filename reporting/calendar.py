@@ -10,6 +10,7 @@ whether a safeguarding concern was raised. Making a new address revokes the old 
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
 from decimal import Decimal
 from urllib.parse import urlencode, urlsplit
@@ -39,6 +40,10 @@ AHEAD = datetime.timedelta(days=2 * 365)
 # How often a calendar app should fetch the feed again.
 REFRESH = datetime.timedelta(hours=1)
 DAY = datetime.timedelta(days=1)
+
+
+# What secrets.token_urlsafe makes.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,100}")
 
 
 def _new_token() -> str:
@@ -103,6 +108,9 @@ def calendar_settings(request):
 @require_GET
 @never_cache
 def calendar_feed(request, token):
+    # Only the shape of a real token is looked up (PostgreSQL refuses a NUL in a query).
+    if not TOKEN_SHAPE.fullmatch(token):
+        raise Http404("No such calendar")
     feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
     if feed is None or not feed.user.is_active:
         raise Http404("No such calendar")

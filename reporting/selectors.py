@@ -77,7 +77,7 @@ def downloadable_file(*, user, report_pk: int, version: int | None = None) -> Re
     """The report's newest PDF (or the version asked for); 404 for anyone but the hub and
     the lead trust, and until a PDF exists."""
     files = ReportFile.objects.filter(
-        report_id=report_pk, report__deadline__commission__in=commissions_downloadable_by(user)
+        report__pk=report_pk, report__deadline__commission__in=commissions_downloadable_by(user)
     ).select_related("report__deadline__commission__request__school")
     if version is not None:
         files = files.filter(version=version)

@@ -1,7 +1,21 @@
 """Small helpers every app's views share."""
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, JsonResponse
+
+# As Django's json_script: the same data once parsed, but never markup if shown as HTML.
+_JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+class MarkupSafeJSONEncoder(DjangoJSONEncoder):
+    def encode(self, o):
+        return super().encode(o).translate(_JSON_ESCAPES)
+
+
+def json_response(data, status=200) -> JsonResponse:
+    """JSON whose strings (form errors echo what was typed) cannot carry live markup."""
+    return JsonResponse(data, status=status, encoder=MarkupSafeJSONEncoder)
 
 
 def posted(request):
