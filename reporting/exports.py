@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.views.decorators.http import require_GET
 from django.db.models import DecimalField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
@@ -379,6 +380,7 @@ def _exported(request, stream, filename: str) -> None:
 
 
 @login_required
+@require_GET
 def funding_return_csv(request):
     data, stream = _return_for(request)
     header = [header for header, _, _ in RETURN_COLUMNS]
@@ -387,6 +389,7 @@ def funding_return_csv(request):
 
 
 @login_required
+@require_GET
 def funding_return_xlsx(request):
     data, stream = _return_for(request)
     filename = _filename(stream, "xlsx")

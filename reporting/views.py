@@ -9,7 +9,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from brokerage.models import Commission
 from trust.audit import record
@@ -175,6 +175,7 @@ def report_review(request, pk):
 
 
 @login_required
+@require_GET
 def report_pdf(request, pk, version=None):
     report_file = downloadable_file(user=request.user, report_pk=pk, version=version)
     try:
@@ -298,6 +299,7 @@ def _with_query(request, **values) -> str:
 
 
 @login_required
+@require_GET
 def dashboard(request):
     """The programme at a glance for hub staff, a trust lead's commissions, or a funder's
     money (reporting/dashboard.py decides which); anyone else has no dashboard: 404."""

@@ -120,6 +120,20 @@ ARGS = {
     "reporting:calendar_settings": None,
     "reporting:calendar_feed": _feed,
     "reporting:funding_return_csv": None,
+    "reporting:dashboard": None,
+    "reporting:personal_data": None,
+    "reporting:personal_data_download": None,
+    "reporting:personal_data_for": None,
+    "deployments:deployment_list": None,
+    "deployments:visit_list": None,
+    "password_reset": None,
+    "password_reset_done": None,
+    "password_reset_complete": None,
+    # Not an object of either world: a link whose token is made up.
+    "password_reset_confirm": lambda w, r: ["MQ", "made-up-token"],
+    "two_factor_setup": None,
+    "two_factor_verify": None,
+    "two_factor_remove": None,
     "reporting:funding_return_xlsx": None,
 }
 
