@@ -19,6 +19,7 @@ import io
 import re
 import time
 from decimal import Decimal
+from urllib.parse import urljoin
 
 import pytest
 from django.utils import timezone
@@ -243,6 +244,7 @@ def _run(cast, audit, base, scene):
     card = leader.locator("article", has_text=SCHOOL)
     expect(card).to_contain_text("0.0 of 6")
     audit.check(leader, phone=True)
+    _can_be_added_to_the_home_screen(leader)
     card.get_by_role("link", name=SCHOOL).tap()
     expect(leader).to_have_url(re.compile(r"/deployments/\d+/$"))
     audit.check(leader, phone=True)
@@ -435,6 +437,22 @@ def _errors_are_linked_to_their_fields(page):
         assert any(t.strip() for t in texts), (
             f"{field.get_attribute('name')} is invalid but its error is not linked to it"
         )
+
+
+def _can_be_added_to_the_home_screen(page):
+    """The web app manifest a phone needs to offer "Add to Home screen"."""
+    href = page.locator("link[rel=manifest]").get_attribute("href")
+    manifest_url = urljoin(page.url, href)
+    manifest = page.request.get(manifest_url).json()
+    assert manifest["display"] == "standalone"
+    assert manifest["start_url"] == "/"
+    assert manifest["short_name"]
+    sizes = set()
+    for icon in manifest["icons"]:
+        response = page.request.get(urljoin(manifest_url, icon["src"]))
+        assert response.ok and response.headers["content-type"] == "image/png", icon
+        sizes.add(icon["sizes"])
+    assert {"192x192", "512x512"} <= sizes
 
 
 def _wait_for_files(report, count, seconds=30):
