@@ -39,13 +39,33 @@ CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 LEADER = "leader@demo.test"
 
 
+def run(command, **kwargs):
+    """Our own commands only: paths and arguments built here, never from input."""
+    return subprocess.run(command, **kwargs)  # noqa: S603
+
+
+def fetch(url, headers=None):
+    """GET from the server started here (http://127.0.0.1 only)."""
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
+    return urllib.request.urlopen(request, timeout=30)  # noqa: S310
+
+
 def install_lighthouse():
     if LIGHTHOUSE.exists():
         return
     print("Installing lighthouse@12.2.3 into bench/.lighthouse/ ...", flush=True)
-    subprocess.run(
-        ["npm", "install", "--prefix", str(PREFIX), "--no-save", "--no-audit", "--no-fund",
-         "-E", "lighthouse@12.2.3"],
+    run(
+        [
+            shutil.which("npm") or "npm",
+            "install",
+            "--prefix",
+            str(PREFIX),
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "-E",
+            "lighthouse@12.2.3",
+        ],
         check=True,
     )
 
@@ -53,20 +73,28 @@ def install_lighthouse():
 def serve(env, port):
     python = sys.executable
     manage = [python, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
-    subprocess.run([*manage, "seed_demo"], env=env, check=True, cwd=ROOT, capture_output=True)
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
+    run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
+    run([*manage, "seed_demo"], env=env, check=True, cwd=ROOT, capture_output=True)
+    run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
     gunicorn = Path(python).with_name("gunicorn")
-    server = subprocess.Popen(
-        [str(gunicorn), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level",
-         "warning"],
+    server = subprocess.Popen(  # noqa: S603
+        [
+            str(gunicorn),
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--log-level",
+            "warning",
+        ],
         env=env,
         cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            fetch(f"{base}/healthz")
             return server, base
         except OSError:
             time.sleep(0.2)
@@ -110,14 +138,18 @@ def lighthouse(url, name, cookie, run):
     OUT.mkdir(exist_ok=True)
     report = OUT / f"lighthouse-{name}-{run}.json"
     command = [
-        str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={report}",
+        str(LIGHTHOUSE),
+        url,
+        "--quiet",
+        "--output=json",
+        f"--output-path={report}",
         f"--only-categories={','.join(CATEGORIES)}",
         "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
     ]
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
-    for attempt in range(3):  # Chromium now and then loses the trace (NO_NAVSTART): retry
-        done = subprocess.run(command, env={**os.environ, "CHROME_PATH": CHROME})
+    for _ in range(3):  # Chromium now and then loses the trace (NO_NAVSTART): retry
+        done = run(command, env={**os.environ, "CHROME_PATH": CHROME})
         if done.returncode == 0:
             break
     else:
@@ -165,9 +197,7 @@ def main():
     try:
         cookie = sign_in(base, LEADER, password)
         # The form of the leader's first deployment, as the "Log a visit" button links it.
-        home = urllib.request.urlopen(
-            urllib.request.Request(f"{base}/leader/", headers={"Cookie": cookie})
-        ).read().decode()
+        home = fetch(f"{base}/leader/", {"Cookie": cookie}).read().decode()
         visit_form = re.search(r'href="(/deployments/\d+/visits/new/)"', home).group(1)
         pages = [
             ("login", f"{base}/accounts/login/", None),
@@ -190,4 +220,5 @@ def main():
 
 
 if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)
     main()

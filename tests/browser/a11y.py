@@ -97,7 +97,9 @@ class Audit:
             page.set_viewport_size(viewport)
 
     def assert_clean(self):
-        counts = ", ".join(f"{rule} on {len(pages)} pages" for rule, pages in self.violations.items())
+        counts = ", ".join(
+            f"{rule} on {len(pages)} pages" for rule, pages in self.violations.items()
+        )
         message = f"{len(self.problems)} accessibility problems on {len(set(self.pages))} pages"
         if counts:
             message += f" (axe: {counts})"

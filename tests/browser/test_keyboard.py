@@ -35,6 +35,9 @@ FOCUS = """() => {
     tag: el.tagName.toLowerCase(),
     outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
     visible: box.width > 0 && box.height > 0,
+    // Focus inside the browser's own part of a control (a date field's calendar button),
+    // which draws its own ring: the element itself then does not match :focus.
+    inner: !el.matches(":focus"),
   };
 }"""
 
@@ -112,24 +115,29 @@ def tab_until(page, predicate, limit=80):
 
 def sign_in_with_keys(page, base):
     page.goto(f"{base}/accounts/login/")
-    page.keyboard.press("Tab")
-    skip = page.evaluate(FOCUS)
-    assert skip["key"] == "#main", f"the first Tab lands on {skip}, not the skip link"
-    assert skip["visible"] and skip["outline"], "the skip link is not shown when focused"
-    page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "main"
-    tab_until(page, lambda f: f["tag"] == "input" and "email" in f["key"])
+    # The sign-in page starts in the email field (the page's one task), so no Tab is needed.
+    assert page.evaluate(FOCUS)["key"] == "id_username"
     page.keyboard.type(LEADER)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{base}/leader/")
 
+    # Elsewhere the first Tab shows the skip link, and Enter moves focus past the menu.
+    page.reload()
+    page.keyboard.press("Tab")
+    skip = page.evaluate(FOCUS)
+    assert skip["key"] == "#main", f"the first Tab lands on {skip}, not the skip link"
+    assert skip["visible"] and skip["outline"], "the skip link is not shown when focused"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+
 
 def walk(page):
-    """Tab from the top of the page to the end; every stop must show its focus."""
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.evaluate("window.scrollTo(0, 0)")
+    """Tab from the top of a freshly loaded page to the end; every stop must show its
+    focus."""
     reached, unseen = [], []
     for _ in range(200):
         page.keyboard.press("Tab")
@@ -137,7 +145,7 @@ def walk(page):
         if focused is None or (reached and focused["key"] == reached[0]):
             break
         reached.append(focused["key"])
-        if not (focused["visible"] and focused["outline"]):
+        if not (focused["visible"] and (focused["outline"] or focused["inner"])):
             unseen.append(focused)
     return reached, unseen
 
@@ -153,8 +161,8 @@ def test_skip_link_sign_in_and_every_control_by_keyboard(keyboard, live_server, 
     ]
     for path in pages:
         keyboard.goto(f"{base}{path}")
-        if keyboard.locator("#visit-form summary").count():
-            keyboard.locator("#visit-form summary").press("Enter")  # open "More"
+        # Open the visit form's "More" so its controls are walked too.
+        keyboard.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         controls = keyboard.evaluate(CONTROLS)
         reached, unseen = walk(keyboard)
         missed = [c for c in controls if c not in reached]
