@@ -147,6 +147,15 @@ def _run(cast, audit, base, scene):
 
     # --- The school contact, on a phone, asks for support; a first try misses the need.
     school = cast("school", phone=True)
+    school.goto(f"{base}/accounts/login/")
+    email = school.get_by_label("Email address")
+    assert email.get_attribute("type") == "email"  # the phone shows its email keyboard
+    assert email.get_attribute("autocomplete") == "email"
+    email.fill(PEOPLE["school"])
+    school.get_by_label("Password").fill("not-my-password")
+    school.get_by_role("button", name="Sign in").tap()
+    expect(school.get_by_role("alert")).to_contain_text("do not match an account")
+    audit.check(school, phone=True)
     sign_in(school, audit, base, PEOPLE["school"], phone=True)
     expect(school.get_by_role("heading", level=1)).to_have_text(SCHOOL)
     expect(main(school)).to_contain_text("You have not asked for support yet.")
@@ -172,7 +181,7 @@ def _run(cast, audit, base, scene):
     assert start_wanted.get_attribute("type") == "date"
     start_wanted.fill(today.isoformat())
     school.get_by_role("button", name="Submit to the hub").tap()
-    expect(main(school)).to_contain_text("Request submitted to the hub.")
+    expect(school.get_by_role("status")).to_contain_text("Request submitted to the hub.")
     expect(school.get_by_role("heading", level=1)).to_contain_text(TITLE)
     audit.check(school, phone=True)
 
