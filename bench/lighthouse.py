@@ -134,9 +134,9 @@ def sign_in(base, email, password):
     return f"sessionid={session.group(1)}; csrftoken={csrf}"
 
 
-def lighthouse(url, name, cookie, run):
+def lighthouse(url, name, cookie, number):
     OUT.mkdir(exist_ok=True)
-    report = OUT / f"lighthouse-{name}-{run}.json"
+    report = OUT / f"lighthouse-{name}-{number}.json"
     command = [
         str(LIGHTHOUSE),
         url,
@@ -207,7 +207,7 @@ def main():
         print(f"\nLighthouse 12.2.3, mobile, median of {args.runs} runs ({CHROME})")
         print(f"{'page':<14}" + "".join(f"{c:>16}" for c in CATEGORIES))
         for name, url, page_cookie in pages:
-            runs = [lighthouse(url, name, page_cookie, run) for run in range(args.runs)]
+            runs = [lighthouse(url, name, page_cookie, n) for n in range(args.runs)]
             medians = {c: statistics.median(r[0][c] for r in runs) for c in CATEGORIES}
             print(f"{name:<14}" + "".join(f"{medians[c]:>16g}" for c in CATEGORIES))
             below = sorted({a for _, failing in runs for a in failing})
