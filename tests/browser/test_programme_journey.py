@@ -3,7 +3,8 @@ a phone; the hub coordinator triages, shortlists and offers; the trust lead acce
 Lead System Leader writes the action plan and logs three visits on a phone (one of them with
 no signal); the school acknowledges one; the leader drafts the interim report; the trust
 lead submits it; the QA lead returns it and then approves it; the trust lead downloads the
-PDF; the funder exports the funding return.
+PDF; the funder exports the funding return; the coordinator looks through the lists and
+settings the journey has not passed through.
 
 Every page each person sees is checked with axe-core at WCAG 2.2 A and AA, and for one h1
 and a skip link; the phone pages also for sideways scrolling at 320 px and 44 px targets
@@ -414,6 +415,22 @@ def _run(cast, audit, base, scene):
     flat = " ".join(" ".join(r) for r in rows)
     assert SCHOOL in flat
     assert "Reading recovery" in flat
+
+    # --- The rest of the coordinator's week: the lists and settings they look through.
+    for path, heading in [
+        ("/commissions/", "Commissions"),
+        (f"/commissions/{commission.pk}/visits/", f"Visits to {SCHOOL}"),
+        (f"/commissions/{commission.pk}/spend/", f"Spend: {SCHOOL}"),
+        ("/system-leaders/", "System leaders"),
+        ("/organisations/", "Organisations"),
+        ("/funding/", "Funding streams"),
+        (f"/funding/{stream.pk}/", "Reading recovery"),
+        ("/notifications/", "Notifications"),
+        ("/calendar/", "Your calendar"),
+    ]:
+        coordinator.goto(f"{base}{path}")
+        expect(coordinator.get_by_role("heading", level=1)).to_contain_text(heading)
+        audit.check(coordinator)
 
 
 def _fill_visit(page, mode, duration, summary):
