@@ -415,9 +415,18 @@ def _run(cast, audit, base, scene):
     flat = " ".join(" ".join(r) for r in rows)
     assert SCHOOL in flat
     assert "Reading recovery" in flat
+    funder.get_by_role("link", name="Dashboard").click()
+    expect(funder.get_by_role("heading", level=1)).to_have_text("Programme dashboard")
+    expect(main(funder)).to_contain_text("your money only")
+    audit.check(funder)
 
     # --- The rest of the coordinator's week: the lists and settings they look through.
     for path, heading in [
+        ("/dashboard/", "Programme dashboard"),
+        ("/dashboard/?year=&la=&refresh=1", "Programme dashboard"),
+        ("/deployments/", "Deployments"),
+        ("/visits/", "Visits"),
+        ("/account/data/", "Your data"),
         ("/commissions/", "Commissions"),
         (f"/commissions/{commission.pk}/visits/", f"Visits to {SCHOOL}"),
         (f"/commissions/{commission.pk}/spend/", f"Spend: {SCHOOL}"),
