@@ -155,7 +155,12 @@ def organisation_list(request):
     if export:
         return export
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "trust/organisation_list.html", {"filter": filterset, "page_obj": page})
+    context = {
+        "filter": filterset,
+        "page_obj": page,
+        "can_import": Role.HUB_COORDINATOR in request.user.roles,
+    }
+    return render(request, "trust/organisation_list.html", context)
 
 
 @login_required

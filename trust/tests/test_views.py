@@ -415,3 +415,10 @@ def test_hub_home_shows_leaders_needing_attention_first_and_links_to_the_rest(
     assert html.index("Zara Zed") < html.index("Aaron Able 00")
     assert "Aaron Able 17" not in html
     assert "all 19 system leaders" in html
+
+
+def test_only_the_hub_coordinator_is_offered_the_school_import(client, coordinator, qa_lead):
+    client.force_login(coordinator)
+    assert "Import schools" in client.get(reverse("trust:organisation_list")).text
+    client.force_login(qa_lead)
+    assert "Import schools" not in client.get(reverse("trust:organisation_list")).text
