@@ -168,14 +168,16 @@ def visit_create(request, pk):
                 add_service_errors(form, error)
                 status = 400
             else:
+                # Shown on the next page, whether the form or visit-form.js (which then opens
+                # the visit) sent it.
+                messages.success(
+                    request, "Visit recorded." if created else "This visit was already saved."
+                )
                 if _wants_json(request):
                     return json_response(
                         {"id": visit.pk, "url": visit.get_absolute_url(), "created": created},
                         status=201 if created else 200,
                     )
-                messages.success(
-                    request, "Visit recorded." if created else "This visit was already saved."
-                )
                 return redirect(visit)
         else:
             status = 400

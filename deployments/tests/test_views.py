@@ -1068,3 +1068,13 @@ def test_page_queries_do_not_grow_with_visits(
     assert count_queries(client, url) == with_three
     with django_assert_max_num_queries(cap):
         client.get(url)
+
+
+def test_a_visit_sent_by_the_phone_script_is_confirmed_on_the_page_it_opens_next(
+    client, leader, deployment
+):
+    as_user(client, leader)
+    response = client.post(create_url(deployment), visit_post(), **JSON)
+    assert response.status_code == 201
+    page = client.get(json.loads(response.content)["url"])
+    assert "Visit recorded." in page.content.decode()
