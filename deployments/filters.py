@@ -3,13 +3,12 @@ belongs to deployments and visits themselves (role, dates, mode, RAG, the school
 
 import django_filters
 from django import forms
-from django.db.models import Max, Min, Q
+from django.db.models import Q
 
 from brokerage.filters import (
     DATE_INPUT,
     CommissionWorkFilter,
     academic_year_bounds,
-    academic_year_choices,
 )
 from brokerage.models import CommissionLeader
 
@@ -93,10 +92,6 @@ class VisitFilter(CommissionWorkFilter):
         # A visit's own date says when it happened; whether its support is under way is
         # a question for the deployment list.
         del self.filters["state"]
-
-    def year_choices(self):
-        span = self.queryset.order_by().aggregate(first=Min("date"), last=Max("date"))
-        return academic_year_choices(span["first"], span["last"])
 
     def by_academic_year(self, queryset, name, value):
         first, last = academic_year_bounds(value)
