@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -312,15 +313,23 @@ def dashboard(request):
     active = [f"{form.fields[name].label.lower()} {value}" for name, value in chosen.items()]
     # The figures aggregate the whole programme: computed once and shared for a few minutes
     # (the page says when), or afresh when someone asks for it.
+    # The figures and charts are kept rendered: drawing a dozen SVG charts and their tables
+    # cost as much as computing them.
     key = dashboard_module.cache_key(scope, chosen, today)
-    data = None if request.GET.get("refresh") else cache.get(key)
-    if data is None:
+    cached = None if request.GET.get("refresh") else cache.get(key)
+    if cached is None:
         data = dashboard_module.build(scope, chosen, today, timezone.now())
-        cache.set(key, data, settings.DASHBOARD_CACHE_SECONDS)
+        sections = render_to_string(
+            "reporting/_dashboard_sections.html", {"data": data, "scope": scope}, request
+        )
+        # render_to_string gives a SafeString, which keeps its type through the cache.
+        cached = {"computed_at": data["computed_at"], "sections": sections}
+        cache.set(key, cached, settings.DASHBOARD_CACHE_SECONDS)
     context = {
         "scope": scope,
         "form": form,
-        "data": data,
+        "computed_at": cached["computed_at"],
+        "sections": cached["sections"],
         "refresh_url": _with_query(request, refresh="1"),
         "active_filters": active,
         "today": today,
