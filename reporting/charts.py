@@ -183,10 +183,11 @@ def bars(
     chart = Chart(title, description, list(categories), _styled(list(series), styles), fmt=fmt)
     chart.total = stacked and len(chart.series) > 1
     prefix = f"c{next(_ids)}-{slugify(title)[:20]}"
-    label_w, bar_w, value_w = 190, 330, 80
+    # A narrow drawing with large text: on a phone the SVG is shrunk to the screen's width.
+    label_w, bar_w, value_w = 170, 270, 80
     width = label_w + bar_w + value_w
     n = len(chart.series)
-    row_h = 26 if stacked or n == 1 else 12 * n + 10
+    row_h = 30 if stacked or n == 1 else 14 * n + 10
     totals = [sum(s.values[i] for s in chart.series) for i in range(len(chart.categories))]
     biggest = max(totals if stacked else [v for s in chart.series for v in s.values] or [0])
     scale = bar_w / float(biggest) if biggest else 0
@@ -198,9 +199,9 @@ def bars(
     for r, category in enumerate(chart.categories):
         top = r * row_h
         body.append(
-            f'<text x="{label_w - 8}" y="{top + row_h / 2 + 4:.0f}" font-size="12" '
+            f'<text x="{label_w - 8}" y="{top + row_h / 2 + 5:.0f}" font-size="14" '
             f'text-anchor="end" fill="#222"><title>{escape(category)}</title>'
-            f"{escape(_short(category))}</text>"
+            f"{escape(_short(category, 20))}</text>"
         )
         x = label_w
         for i, s in enumerate(chart.series):
@@ -209,7 +210,7 @@ def bars(
             if stacked:
                 y, h = top + 4, row_h - 8
             else:
-                y, h = top + 5 + i * 12, 10 if n > 1 else row_h - 8
+                y, h = top + 5 + i * 14, 12 if n > 1 else row_h - 8
             fill = _fill(f"{prefix}-r", r, row_series[r]) if row_series else _fill(prefix, i, s)
             if w > 0:
                 body.append(
@@ -222,12 +223,12 @@ def bars(
                 x += w
             else:
                 body.append(
-                    f'<text x="{label_w + w + 4:.1f}" y="{y + h - 1}" font-size="10" '
+                    f'<text x="{label_w + w + 4:.1f}" y="{y + h}" font-size="12" '
                     f'fill="#222">{escape(fmt(value))}</text>'
                 )
         if stacked:
             body.append(
-                f'<text x="{x + 4:.1f}" y="{top + row_h / 2 + 4:.0f}" font-size="11" '
+                f'<text x="{x + 4:.1f}" y="{top + row_h / 2 + 5:.0f}" font-size="13" '
                 f'fill="#222">{escape(fmt(totals[r]))}</text>'
             )
     plot_h = max(row_h * len(chart.categories), row_h)
@@ -272,12 +273,12 @@ def columns(
             f'<rect x="{x}" y="{plot_h - h:.1f}" width="{slot - 10}" height="{h:.1f}" '
             f'fill="{_fill(prefix, 0, s)}" stroke="#222" stroke-width="0.4">'
             f"<title>{escape(label)}: {escape(fmt(value))}</title></rect>"
-            f'<text x="{x + (slot - 10) / 2}" y="{plot_h - h - 3:.1f}" font-size="10" '
+            f'<text x="{x + (slot - 10) / 2}" y="{plot_h - h - 3:.1f}" font-size="12" '
             f'text-anchor="middle" fill="#222">{escape(fmt(value))}</text>'
         )
         if i % every == 0:
             body.append(
-                f'<text x="{x + (slot - 10) / 2}" y="{plot_h + 14}" font-size="10" '
+                f'<text x="{x + (slot - 10) / 2}" y="{plot_h + 15}" font-size="12" '
                 f'text-anchor="middle" fill="#222">{escape(label)}</text>'
             )
     chart.svg = _svg(prefix, chart, width, plot_h + bottom, "".join(body))
