@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from brokerage.filters import academic_year_bounds, academic_year_choices
 from brokerage.matching import term_of
 from brokerage.models import (
     Commission,
@@ -117,11 +118,6 @@ def scope_for(user) -> Scope | None:
     return None
 
 
-def year_bounds(label: str) -> tuple[datetime.date, datetime.date]:
-    first = int(label[:4])
-    return datetime.date(first, 9, 1), datetime.date(first + 1, 8, 31)
-
-
 class DashboardFilterForm(forms.Form):
     year = forms.ChoiceField(label="Academic year", required=False)
     stream = forms.ModelChoiceField(
@@ -144,10 +140,8 @@ class DashboardFilterForm(forms.Form):
         years.update(scope.streams.values_list("academic_year", flat=True))
         bounds = scope.commissions.aggregate(first=Min("start"), last=Max("end"))
         if bounds["first"]:
-            day = bounds["first"]
-            while day <= min(bounds["last"], today):
-                years.add(academic_year_of(day))
-                day = datetime.date(day.year + 1, day.month, 1)
+            span = academic_year_choices(bounds["first"], min(bounds["last"], today))
+            years.update(year for year, _ in span)
         self.fields["year"].choices = [("", "All years")] + [
             (y, y) for y in sorted(years, reverse=True)
         ]
@@ -187,7 +181,7 @@ def _filtered(scope: Scope, f: dict):
         if requests is not None:
             requests = requests.filter(school_q)
     if f.get("year"):
-        first, last = year_bounds(f["year"])
+        first, last = academic_year_bounds(f["year"])
         commissions = commissions.filter(start__lte=last, end__gte=first)
         if requests is not None:
             requests = requests.filter(created_at__date__range=(first, last))

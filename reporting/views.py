@@ -292,13 +292,6 @@ def spend_delete(request, pk, line_pk):
     return redirect("reporting:spend_list", pk=commission.pk)
 
 
-def _with_query(request, **values) -> str:
-    query = request.GET.copy()
-    for name, value in values.items():
-        query[name] = value
-    return f"{request.path}?{query.urlencode()}"
-
-
 @login_required
 @require_GET
 def dashboard(request):
@@ -330,7 +323,6 @@ def dashboard(request):
         "form": form,
         "computed_at": cached["computed_at"],
         "sections": cached["sections"],
-        "refresh_url": _with_query(request, refresh="1"),
         "active_filters": active,
         "today": today,
     }
